@@ -1,0 +1,209 @@
+/**
+ * firmware.wasm entry: the exports the host calls (hal/ABI.md §Exports). Every export takes the current
+ * time and returns the absolute time (µs) of the firmware's next deadline, or -1 when it has none: the host
+ * calls `tick` then (or earlier, with an event). The firmware never blocks and never polls.
+ */
+import { setNow, nowUs, NEVER } from "./lib/clock";
+import { ByteReader } from "./lib/bytes";
+import { event, logError, logInfo } from "./lib/log";
+import { stats } from "./lib/stats";
+import { KEY_PROVISIONING } from "./lib/keys";
+import { ipIsPrivate, endpointToString } from "./lib/addr";
+import { node } from "./overlay/node";
+import { Conn, conns, connClose, connFlush, connGet, ROLE_CALL, ROLE_PENDING, ROLE_SC_SN, ROLE_SN_CLIENT, ROLE_SN_PEER, ROLE_SN_SERVER } from "./overlay/conns";
+import { clientDeadline, clientOnClosed, clientOnConnected, clientOnFrame, clientOnProbeAck, clientStart, clientTick } from "./overlay/client";
+import { snClassify, snDeadline, snOnClientFrame, snOnClosed, snOnPeerFrame, snOnServerFrame, snOnUdp, snStart, snTick } from "./overlay/supernode";
+import { callDeadline, callOnConnClosed, callOnConnected, callOnSignal, callTick } from "./call/call";
+import { punchDeadline, punchOnUdp, punchTick } from "./nat/punch";
+import { mediaOnAudio, mediaOnRelayed, mediaOnRtp } from "./media/session";
+import { uiDeadline, uiOnKey, uiStart, uiTick } from "./ui/phone-ui";
+import { consoleOnBytes, consoleStart } from "./ui/console";
+import {
+  MSG_INVITE, MSG_KEEPALIVE, MSG_PROBE, MSG_PROBE_ACK, MSG_PUNCH, MSG_PUNCH_ACK, MSG_RELAY, MSG_RELAYED,
+} from "./wire/types";
+import { netLocalIp, netTcpListen, netUdpOpen, netUdpLocalPort } from "../hal/net";
+import { storageRead } from "../hal/storage";
+import "../hal/system";
+
+const RX_CAP: i32 = 65536;
+const rxBuf = new StaticArray<u8>(RX_CAP);
+const AUDIO_CAP: i32 = 480;
+const audioBuf = new StaticArray<i16>(AUDIO_CAP);
+const reader = new ByteReader();
+
+/** Address of the receive buffer the host copies UDP/TCP/UART bytes into before an on* call. */
+export function halRxBuf(): usize { return changetype<usize>(rxBuf); }
+/** Capacity of the receive buffer in bytes (the host splits larger TCP reads). */
+export function halRxCap(): i32 { return RX_CAP; }
+/** Address of the audio buffer (i16 samples) the host fills with one microphone block before onAudio. */
+export function halAudioBuf(): usize { return changetype<usize>(audioBuf); }
+/** Capacity of the audio buffer in samples. */
+export function halAudioCap(): i32 { return AUDIO_CAP; }
+
+let booted = false;
+
+/**
+ * Boots the firmware: reads provisioning from flash, opens the node's UDP socket and TCP listener, takes the
+ * supernode role if allowed and publicly addressed, and starts logging in. `seed` seeds every PRNG stream.
+ */
+export function init(seed: i64, now: i64): i64 {
+  setNow(now);
+  node.bootUs = now;
+  node.seed(<u64>seed);
+  const cfgBuf = new StaticArray<u8>(4096);
+  const n = storageRead(KEY_PROVISIONING, changetype<usize>(cfgBuf), 4096);
+  if (n > 0) node.cfg.parse(String.UTF8.decodeUnsafe(changetype<usize>(cfgBuf), min(n, 4096), false));
+  if (node.cfg.errors > 0) logError("provisioning: " + node.cfg.errors.toString() + " error(s), first: " + node.cfg.firstError);
+  node.localIp = netLocalIp();
+  let port = node.cfg.port;
+  if (port == 0) port = 1024 + <i32>node.prngOverlay.below(64000);
+  node.udpSock = netUdpOpen(port);
+  if (node.udpSock < 0) { logError("udp port " + port.toString() + " unavailable"); node.udpSock = netUdpOpen(0); }
+  node.port = node.udpSock >= 0 ? netUdpLocalPort(node.udpSock) : 0;
+  node.tcpListener = netTcpListen(node.port);
+  node.isSupernode = node.cfg.supernodeAuto && !ipIsPrivate(node.localIp) && node.tcpListener >= 0;
+  event("boot", "addr=" + endpointToString(node.localIp, node.port) + " supernode=" + (node.isSupernode ? "1" : "0") +
+    " user=" + node.cfg.user);
+  booted = true;
+  uiStart();
+  consoleStart();
+  if (node.isSupernode) snStart(now);
+  clientStart(now);
+  return deadline();
+}
+
+/** Timer service: runs every module whose deadline has passed. */
+export function tick(now: i64): i64 {
+  setNow(now);
+  if (!booted) return -1;
+  clientTick(now);
+  snTick(now);
+  callTick(now);
+  punchTick(now);
+  uiTick(now);
+  return deadline();
+}
+
+function deadline(): i64 {
+  let d = clientDeadline();
+  d = min(d, snDeadline());
+  d = min(d, callDeadline());
+  d = min(d, punchDeadline());
+  d = min(d, uiDeadline());
+  return d == NEVER ? -1 : d;
+}
+
+/** A UDP datagram of `len` bytes (in the rx buffer) from srcIp:srcPort arrived on socket `sock`. */
+export function onUdp(sock: i32, srcIp: u32, srcPort: i32, len: i32, now: i64): i64 {
+  setNow(now);
+  if (len <= 0 || len > RX_CAP) { stats.malformed++; return deadline(); }
+  stats.udpRx++;
+  const p = changetype<usize>(rxBuf);
+  const first = load<u8>(p);
+  if ((first & 0xC0) == 0x80) { mediaOnRtp(srcIp, srcPort, p, len, now); return after(now); }
+  const r = reader.reset(p + 1, len - 1);
+  if (first == MSG_PROBE || first == MSG_KEEPALIVE || first == MSG_RELAY) {
+    if (node.isSupernode) snOnUdp(first, srcIp, srcPort, r, now); else stats.unexpected++;
+  } else if (first == MSG_PROBE_ACK) clientOnProbeAck(srcIp, srcPort, r, now);
+  else if (first == MSG_PUNCH || first == MSG_PUNCH_ACK) punchOnUdp(first, srcIp, srcPort, r, now);
+  else if (first == MSG_RELAYED) mediaOnRelayed(r, now);
+  else stats.malformed++;
+  return after(now);
+}
+
+/** An inbound connection `conn` from ip:port was accepted on `listener`. */
+export function onTcpAccept(listener: i32, conn: i32, ip: u32, port: i32, now: i64): i64 {
+  setNow(now);
+  const c = new Conn(conn, ROLE_PENDING, ip, port);
+  c.connected = true;
+  c.openedUs = now;
+  conns.set(conn, c);
+  return deadline();
+}
+
+/** An outgoing connection finished connecting: status 0, or a negative HAL error (refused, timed out). */
+export function onTcpConnected(conn: i32, status: i32, now: i64): i64 {
+  setNow(now);
+  const c = connGet(conn);
+  if (c === null) return deadline();
+  if (status < 0) { closed(c, now); return after(now); }
+  c.connected = true;
+  connFlush(c);
+  if (c.role == ROLE_SC_SN) clientOnConnected(c, now);
+  else if (c.role == ROLE_CALL) callOnConnected(c, now);
+  return after(now);
+}
+
+/** `len` bytes of connection `conn` are in the rx buffer. */
+export function onTcpData(conn: i32, len: i32, now: i64): i64 {
+  setNow(now);
+  const c = connGet(conn);
+  if (c === null || len <= 0 || len > RX_CAP) return deadline();
+  let off = 0;
+  while (off < len) {
+    off += c.rx.push(changetype<usize>(rxBuf) + <usize>off, len - off);
+    let n = c.rx.next();
+    while (n >= 0) {
+      if (n > 0) frame(c, c.rx.bodyPtr(), n, now);
+      if (!conns.has(conn)) return after(now); // closed while handling
+      n = c.rx.next();
+    }
+    if (c.rx.broken) { stats.brokenStreams++; closed(c, now); connClose(c); return after(now); }
+  }
+  return after(now);
+}
+
+function frame(c: Conn, p: usize, n: i32, now: i64): void {
+  stats.tcpRxFrames++;
+  if (c.role == ROLE_SN_SERVER) { snOnServerFrame(p, n, now); return; }
+  const type = load<u8>(p);
+  const r = reader.reset(p + 1, n - 1);
+  if (c.role == ROLE_PENDING) {
+    if (type == MSG_INVITE) c.role = ROLE_CALL;
+    else if (!node.isSupernode || snClassify(c, type) < 0) { stats.unexpected++; connClose(c); return; }
+  }
+  const role = c.role;
+  if (role == ROLE_SC_SN) clientOnFrame(c, type, r, now);
+  else if (role == ROLE_SN_CLIENT) snOnClientFrame(c, type, r, now);
+  else if (role == ROLE_SN_PEER) snOnPeerFrame(c, type, r, now);
+  else if (role == ROLE_CALL) callOnSignal(c, c.user, type, r, now);
+}
+
+/** Connection `conn` was closed by the peer, failed, or was reset; reason is a HAL error or 0. */
+export function onTcpClosed(conn: i32, reason: i32, now: i64): i64 {
+  setNow(now);
+  const c = connGet(conn);
+  if (c !== null) { closed(c, now); conns.delete(conn); }
+  return after(now);
+}
+
+function closed(c: Conn, now: i64): void {
+  conns.delete(c.handle);
+  if (c.role == ROLE_SC_SN) clientOnClosed(c, now);
+  else if (c.role == ROLE_CALL) callOnConnClosed(c, now);
+  else if (c.role == ROLE_SN_CLIENT || c.role == ROLE_SN_PEER || c.role == ROLE_SN_SERVER) snOnClosed(c, now);
+}
+
+/** One 10 ms microphone block of `samples` samples is in the audio buffer (only while audio is started). */
+export function onAudio(samples: i32, now: i64): i64 {
+  setNow(now);
+  if (samples > 0 && samples <= AUDIO_CAP) mediaOnAudio(changetype<usize>(audioBuf), samples, now);
+  return after(now);
+}
+
+/** A key went down (down = 1) or up (0). Codes: firmware/ui/keys.ts. */
+export function onKey(code: i32, down: i32, now: i64): i64 {
+  setNow(now);
+  uiOnKey(code, down != 0, now);
+  return after(now);
+}
+
+/** `len` bytes from the UART are in the rx buffer. */
+export function onUart(len: i32, now: i64): i64 {
+  setNow(now);
+  if (len > 0 && len <= RX_CAP) consoleOnBytes(changetype<usize>(rxBuf), len, now);
+  return after(now);
+}
+
+/** Runs due timers after an event (a screen redraw, a punch retry) and returns the next deadline. */
+function after(now: i64): i64 { return tick(now); }

@@ -1,0 +1,375 @@
+import { node } from "./node";
+import { Conn, connClose, connOpen, connSend, ROLE_SC_SN } from "./conns";
+import { OP_LOGIN, OP_REGISTER, SealedExchange, ST_BAD_CREDENTIALS, ST_EXISTS, ST_INVALID_INPUT, ST_OK, ST_RATE_LIMITED } from "./login";
+import { ByteReader } from "../lib/bytes";
+import { txBegin, txSendUdp } from "../lib/tx";
+import { NEVER } from "../lib/clock";
+import { event, logInfo } from "../lib/log";
+import { endpointToString, ipToString } from "../lib/addr";
+import { stats } from "../lib/stats";
+import { storageRead, storageWrite } from "../../hal/storage";
+import { KEY_ACCOUNT } from "../lib/keys";
+import {
+  FLAG_PUBLIC, FLAG_UDP_OK, MSG_HELLO, MSG_HELLO_ACK, MSG_KEEPALIVE, MSG_LOGIN, MSG_LOGIN_RESP, MSG_PROBE,
+  MSG_PUBLISH, MSG_ROUTE, MSG_SEARCH, MSG_SEARCH_RESP, MSG_RELAYED, PRESENCE_ONLINE, USER_MAX,
+} from "../wire/types";
+import { callOnRouted, callOnSearchResult } from "../call/call";
+import { mediaOnRelayed } from "../media/session";
+import { uiRefresh } from "../ui/phone-ui";
+
+/**
+ * The ordinary-node (SC) side of the overlay: find a supernode, log in through it, stay online.
+ * Login order as Skype 1.4 (skype-facts.md §Login): UDP probes to the bootstrap supernodes; the first to
+ * answer becomes our SN and tells us our reflexive UDP endpoint; with no answer UDP is taken as blocked and
+ * every SN is tried over TCP at once. Then a TCP connection to the SN is kept for the session; the account is
+ * registered (first boot, if provisioned so) and logged in with sealed requests relayed by the SN.
+ */
+export const SC_OFF: i32 = 0;
+export const SC_PROBING: i32 = 1;
+export const SC_CONNECTING: i32 = 2;
+export const SC_HELLO: i32 = 3;
+export const SC_REGISTERING: i32 = 4;
+export const SC_LOGGING_IN: i32 = 5;
+export const SC_ONLINE: i32 = 6;
+/** The login server refused the credentials: stay offline until the user acts. */
+export const SC_REFUSED: i32 = 7;
+
+const PROBE_INTERVAL_US: i64 = 400_000;
+const PROBE_GIVE_UP_US: i64 = 1_200_000;
+const CONNECT_TIMEOUT_US: i64 = 4_000_000;
+const REQUEST_TIMEOUT_US: i64 = 10_000_000;
+const RETRY_US: i64 = 3_000_000;
+/** UDP binding refresh (skype-facts.md: 20 s keep-alives for UDP bindings). */
+const UDP_KEEPALIVE_US: i64 = 20_000_000;
+/** The 2-byte TCP refresh to the SN (skype-facts.md: every 120 s). */
+const TCP_KEEPALIVE_US: i64 = 120_000_000;
+
+export class Client {
+  state: i32 = SC_OFF;
+  udpOk: bool = false;
+  isPublic: bool = false;
+  reflexIp: u32 = 0;
+  reflexPort: i32 = 0;
+  sn: Conn | null = null;
+  snIp: u32 = 0;
+  snPort: i32 = 0;
+  probeNonce: u32 = 0;
+  probeSentUs: i64 = 0;
+  deadlineUs: i64 = NEVER;
+  nextProbeUs: i64 = NEVER;
+  candidates: Array<Conn> = new Array<Conn>();
+  exchange: SealedExchange = new SealedExchange();
+  registered: bool = false;
+  userId: u32 = 0;
+  loginStartUs: i64 = 0;
+  udpKeepaliveUs: i64 = NEVER;
+  tcpKeepaliveUs: i64 = NEVER;
+  failReason: string = "";
+  /** Supernodes learnt from HELLO_ACK (host cache exchange), as "ip:port" strings for the console. */
+  hostCache: Array<string> = new Array<string>();
+}
+
+export const client = new Client();
+
+export function clientStart(now: i64): void {
+  if (node.cfg.user.length == 0) return;
+  client.registered = loadRegistered();
+  client.loginStartUs = now;
+  event("login.start", "user=" + node.cfg.user);
+  startProbing(now);
+}
+
+function startProbing(now: i64): void {
+  client.state = SC_PROBING;
+  client.udpOk = false;
+  client.probeNonce = node.prngOverlay.next();
+  client.deadlineUs = now + PROBE_GIVE_UP_US;
+  sendProbes(now);
+  uiRefresh();
+}
+
+function sendProbes(now: i64): void {
+  const cfg = node.cfg;
+  for (let i = 0; i < cfg.bootstrapCount; i++) {
+    if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
+    txBegin(MSG_PROBE).u32(client.probeNonce);
+    txSendUdp(node.udpSock, cfg.bootstrapIp[i], cfg.bootstrapPort[i]);
+  }
+  client.probeSentUs = now;
+  client.nextProbeUs = now + PROBE_INTERVAL_US;
+}
+
+/** PROBE_ACK: [nonce u32][observedIp u32][observedPort u16]. The first answer picks our SN. */
+export function clientOnProbeAck(srcIp: u32, srcPort: i32, r: ByteReader, now: i64): void {
+  const nonce = r.u32(); const ip = r.u32(); const port = <i32>r.u16();
+  if (!r.ok) { stats.malformed++; return; }
+  if (client.state != SC_PROBING || nonce != client.probeNonce) return;
+  client.udpOk = true;
+  client.reflexIp = ip; client.reflexPort = port;
+  client.isPublic = ip == node.localIp && port == node.port;
+  event("nat.discovered", "udp=1 public=" + (client.isPublic ? "1" : "0") + " reflexive=" + endpointToString(ip, port) +
+    " rttMs=" + ((now - client.probeSentUs) / 1000).toString());
+  connectTo(srcIp, srcPort, now);
+}
+
+function connectTo(ip: u32, port: i32, now: i64): void {
+  client.state = SC_CONNECTING;
+  client.deadlineUs = now + CONNECT_TIMEOUT_US;
+  client.nextProbeUs = NEVER;
+  const c = connOpen(ROLE_SC_SN, ip, port, now);
+  if (c !== null) client.candidates.push(c);
+}
+
+/** No UDP answer: UDP is blocked (or every SN is down). Try TCP to every bootstrap SN at once. */
+function udpGiveUp(now: i64): void {
+  client.udpOk = false;
+  client.isPublic = false;
+  event("nat.discovered", "udp=0 public=0");
+  client.state = SC_CONNECTING;
+  client.deadlineUs = now + CONNECT_TIMEOUT_US;
+  client.nextProbeUs = NEVER;
+  const cfg = node.cfg;
+  for (let i = 0; i < cfg.bootstrapCount; i++) {
+    if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
+    const c = connOpen(ROLE_SC_SN, cfg.bootstrapIp[i], cfg.bootstrapPort[i], now);
+    if (c !== null) client.candidates.push(c);
+  }
+}
+
+export function clientOnConnected(c: Conn, now: i64): void {
+  if (client.state != SC_CONNECTING) { connClose(c); return; }
+  // First connection wins; the others are closed.
+  for (let i = 0; i < client.candidates.length; i++) {
+    const o = client.candidates[i];
+    if (o !== c) connClose(o);
+  }
+  client.candidates.length = 0;
+  client.sn = c;
+  client.snIp = c.ip; client.snPort = c.port;
+  event("sn.connected", "sn=" + endpointToString(c.ip, c.port) + " via=" + (client.udpOk ? "udp-probe" : "tcp"));
+  let flags: u8 = 0;
+  if (client.udpOk) flags |= FLAG_UDP_OK;
+  if (client.isPublic) flags |= FLAG_PUBLIC;
+  txBegin(MSG_HELLO).u16(<u32>node.port).u32(node.localIp).u8(flags).u32(client.reflexIp).u16(<u32>client.reflexPort);
+  connSend(c);
+  client.state = SC_HELLO;
+  client.deadlineUs = now + REQUEST_TIMEOUT_US;
+}
+
+export function clientOnConnectFailed(c: Conn, now: i64): void {
+  const i = client.candidates.indexOf(c);
+  if (i >= 0) client.candidates.splice(i, 1);
+  if (client.state == SC_CONNECTING && client.candidates.length == 0) {
+    client.state = SC_OFF; client.deadlineUs = now + RETRY_US;
+  }
+}
+
+export function clientOnClosed(c: Conn, now: i64): void {
+  if (c !== client.sn) { clientOnConnectFailed(c, now); return; }
+  client.sn = null;
+  event("sn.lost", "sn=" + endpointToString(c.ip, c.port));
+  if (client.state != SC_REFUSED) {
+    client.state = SC_OFF;
+    client.deadlineUs = now + 500_000;
+  }
+  uiRefresh();
+}
+
+/** A frame from our SN. */
+export function clientOnFrame(c: Conn, type: u8, r: ByteReader, now: i64): void {
+  if (type == MSG_HELLO_ACK) onHelloAck(r, now);
+  else if (type == MSG_LOGIN_RESP) onLoginResp(r, now);
+  else if (type == MSG_SEARCH_RESP) callOnSearchResult(r, now);
+  else if (type == MSG_ROUTE) {
+    const to = r.str8(USER_MAX); const from = r.str8(USER_MAX);
+    if (!r.ok) { stats.malformed++; return; }
+    if (to != node.cfg.user) { stats.unexpected++; return; }
+    callOnRouted(from, r, now);
+  } else if (type == MSG_RELAYED) mediaOnRelayed(r, now);
+  else stats.unexpected++;
+}
+
+/** HELLO_ACK: [observedIp u32][observedPort u16][n u8][(ip u32, port u16) × n] — the SN's node list. */
+function onHelloAck(r: ByteReader, now: i64): void {
+  r.u32(); r.u16();
+  const n = <i32>r.u8();
+  client.hostCache.length = 0;
+  for (let i = 0; i < n && r.ok; i++) {
+    const ip = r.u32(); const port = <i32>r.u16();
+    if (r.ok && client.hostCache.length < 200) client.hostCache.push(endpointToString(ip, port));
+  }
+  if (!r.ok) { stats.malformed++; return; }
+  if (client.state != SC_HELLO) return;
+  if (node.cfg.register && !client.registered) sendSealed(OP_REGISTER, now);
+  else sendSealed(OP_LOGIN, now);
+}
+
+function sendSealed(op: u8, now: i64): void {
+  const sn = client.sn;
+  if (sn === null) return;
+  const w = txBegin(MSG_LOGIN);
+  if (!client.exchange.seal(w, node.prngOverlay, node.cfg.serverKey, op, node.cfg.user, node.cfg.password)) {
+    fail("crypto", now); return;
+  }
+  connSend(sn);
+  client.state = op == OP_REGISTER ? SC_REGISTERING : SC_LOGGING_IN;
+  client.deadlineUs = now + REQUEST_TIMEOUT_US;
+  event(op == OP_REGISTER ? "register.sent" : "login.sent");
+  uiRefresh();
+}
+
+function onLoginResp(r: ByteReader, now: i64): void {
+  const len = r.remaining();
+  const p = r.take(len);
+  const st = client.exchange.open(p, len);
+  if (client.state == SC_REGISTERING) {
+    client.exchange.wipe();
+    if (st == ST_OK || st == ST_EXISTS) {
+      event(st == ST_OK ? "register.ok" : "register.exists", "user=" + node.cfg.user);
+      client.registered = true;
+      saveRegistered();
+      sendSealed(OP_LOGIN, now);
+    } else fail(statusText(st), now);
+    return;
+  }
+  if (client.state != SC_LOGGING_IN) { stats.unexpected++; return; }
+  client.exchange.wipe();
+  if (st != ST_OK) { fail(statusText(st), now); return; }
+  if (client.exchange.respLen >= 5) {
+    const p2 = changetype<usize>(client.exchange.resp);
+    client.userId = (<u32>load<u8>(p2 + 1) << 24) | (<u32>load<u8>(p2 + 2) << 16) | (<u32>load<u8>(p2 + 3) << 8) | <u32>load<u8>(p2 + 4);
+  }
+  client.state = SC_ONLINE;
+  client.deadlineUs = NEVER;
+  event("login.ok", "user=" + node.cfg.user + " ms=" + ((now - client.loginStartUs) / 1000).toString() +
+    " sn=" + endpointToString(client.snIp, client.snPort) + " udp=" + (client.udpOk ? "1" : "0"));
+  publish(now);
+  if (client.udpOk) sendUdpKeepalive(now);
+  client.tcpKeepaliveUs = now + TCP_KEEPALIVE_US;
+  uiRefresh();
+}
+
+function publish(now: i64): void {
+  const sn = client.sn;
+  if (sn === null) return;
+  txBegin(MSG_PUBLISH).str8(node.cfg.user).u8(PRESENCE_ONLINE);
+  connSend(sn);
+}
+
+function sendUdpKeepalive(now: i64): void {
+  txBegin(MSG_KEEPALIVE).str8(node.cfg.user);
+  txSendUdp(node.udpSock, client.snIp, client.snPort);
+  client.udpKeepaliveUs = now + UDP_KEEPALIVE_US;
+}
+
+function fail(reason: string, now: i64): void {
+  client.failReason = reason;
+  client.exchange.wipe();
+  if (reason == "bad-credentials" || reason == "invalid-input") {
+    client.state = SC_REFUSED;
+    client.deadlineUs = NEVER;
+    event("login.fail", "user=" + node.cfg.user + " reason=" + reason);
+  } else {
+    event("login.retry", "reason=" + reason);
+    client.state = SC_OFF;
+    client.deadlineUs = now + RETRY_US;
+    const sn = client.sn;
+    if (sn !== null) { connClose(sn); client.sn = null; }
+  }
+  uiRefresh();
+}
+
+function statusText(st: u8): string {
+  if (st == ST_BAD_CREDENTIALS) return "bad-credentials";
+  if (st == ST_INVALID_INPUT) return "invalid-input";
+  if (st == ST_RATE_LIMITED) return "rate-limited";
+  if (st == 255) return "bad-response";
+  return "server-error";
+}
+
+export function clientDeadline(): i64 {
+  let d = client.deadlineUs;
+  if (client.nextProbeUs < d) d = client.nextProbeUs;
+  if (client.state == SC_ONLINE) {
+    if (client.udpOk && client.udpKeepaliveUs < d) d = client.udpKeepaliveUs;
+    if (client.tcpKeepaliveUs < d) d = client.tcpKeepaliveUs;
+  }
+  return d;
+}
+
+export function clientTick(now: i64): void {
+  const st = client.state;
+  if (st == SC_PROBING) {
+    if (now >= client.deadlineUs) udpGiveUp(now);
+    else if (now >= client.nextProbeUs) sendProbes(now);
+    return;
+  }
+  if (st == SC_OFF) {
+    if (now >= client.deadlineUs && node.cfg.user.length > 0) {
+      for (let i = 0; i < client.candidates.length; i++) connClose(client.candidates[i]);
+      client.candidates.length = 0;
+      startProbing(now);
+    }
+    return;
+  }
+  if (st == SC_CONNECTING || st == SC_HELLO || st == SC_REGISTERING || st == SC_LOGGING_IN) {
+    if (now >= client.deadlineUs) {
+      logInfo("login step timed out in state " + st.toString());
+      const sn = client.sn;
+      if (sn !== null) { connClose(sn); client.sn = null; }
+      for (let i = 0; i < client.candidates.length; i++) connClose(client.candidates[i]);
+      client.candidates.length = 0;
+      client.state = SC_OFF; client.deadlineUs = now + RETRY_US;
+    }
+    return;
+  }
+  if (st == SC_ONLINE) {
+    if (client.udpOk && now >= client.udpKeepaliveUs) sendUdpKeepalive(now);
+    if (now >= client.tcpKeepaliveUs) {
+      const sn = client.sn;
+      if (sn !== null) sendTcpKeepalive(sn);
+      client.tcpKeepaliveUs = now + TCP_KEEPALIVE_US;
+    }
+  }
+}
+
+import { netTcpSend } from "../../hal/net";
+const KEEPALIVE_FRAME = new StaticArray<u8>(2);
+/** The 2-byte TCP refresh: an empty frame. */
+function sendTcpKeepalive(c: Conn): void {
+  if (c.connected) netTcpSend(c.handle, changetype<usize>(KEEPALIVE_FRAME), 2);
+}
+
+/** Sends a SEARCH for `name` to our SN. Returns false when not online. */
+export function clientSearch(txid: u32, name: string): bool {
+  const sn = client.sn;
+  if (client.state != SC_ONLINE || sn === null) return false;
+  txBegin(MSG_SEARCH).u32(txid).str8(name);
+  return connSend(sn);
+}
+
+export function clientOnline(): bool { return client.state == SC_ONLINE; }
+
+function loadRegistered(): bool {
+  const buf = new StaticArray<u8>(64);
+  const n = storageRead(KEY_ACCOUNT, changetype<usize>(buf), 64);
+  if (n < 2) return false;
+  const ulen = <i32>buf[1];
+  if (buf[0] != 1 || ulen + 2 > n || ulen + 2 > 64) return false;
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf) + 2, ulen, false) == node.cfg.user;
+}
+
+function saveRegistered(): void {
+  const buf = new StaticArray<u8>(64);
+  buf[0] = 1;
+  const ulen = String.UTF8.encodeUnsafe(changetype<usize>(node.cfg.user), min(node.cfg.user.length, 32), changetype<usize>(buf) + 2, false);
+  buf[1] = <u8>ulen;
+  storageWrite(KEY_ACCOUNT, changetype<usize>(buf), 2 + <i32>ulen);
+}
+
+/** Short network status for the LCD and console. */
+export function clientNetText(): string {
+  if (client.state != SC_ONLINE) return client.state == SC_REFUSED ? "login refused" : "connecting";
+  if (!client.udpOk) return "UDP blocked";
+  return client.isPublic ? "public" : "NAT " + ipToString(client.reflexIp);
+}

@@ -1,0 +1,28 @@
+import { Config } from "../lib/config";
+import { Prng } from "../lib/prng";
+
+/** Node-wide state shared by the overlay, NAT, call and media modules (one instance: `node`). */
+export class NodeState {
+  cfg: Config = new Config();
+  /** PRNG streams, split from the init seed per subsystem so they don't perturb each other. */
+  prngOverlay: Prng = new Prng(0, 1);
+  prngCall: Prng = new Prng(0, 2);
+  prngMedia: Prng = new Prng(0, 3);
+  /** The one UDP socket (signaling, probes, punching and media share it). */
+  udpSock: i32 = -1;
+  /** TCP listener on the same port number. */
+  tcpListener: i32 = -1;
+  localIp: u32 = 0;
+  port: i32 = 0;
+  /** This node acts as a supernode (public address and `supernode=auto`). */
+  isSupernode: bool = false;
+  bootUs: i64 = 0;
+
+  seed(seed: u64): void {
+    this.prngOverlay.seed(seed, 1);
+    this.prngCall.seed(seed, 2);
+    this.prngMedia.seed(seed, 3);
+  }
+}
+
+export const node = new NodeState();

@@ -1,0 +1,59 @@
+/**
+ * Simulator command line (bundled to dist/sim.js; `npm start` runs `sim run`).
+ *   sim run [--scenario default|firewall|wrong-password] [--input FILE.wav] [--seed N] [--codec pcmu|pcma]
+ *           [--out DIR] [--verbose]
+ * Writes OUT/call-report.json, OUT/alice-mic.wav and OUT/bob-speaker.wav and prints a summary.
+ * Errors: one clear line on stderr and exit code 1 (2 when the scenario ran but the call failed).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import lenaWav from 'audio-lena/wav';
+import { runScenario, summary, SCENARIOS, CODECS, type ScenarioName } from './scenario.js';
+import { decodeWav, readWavFile } from './audio-io.js';
+
+function intArg(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) throw new InvalidArgumentError('must be an integer 0..4294967295');
+  return Number(v);
+}
+
+const program = new Command('sim').description('Deterministic simulator for the P2P desk phone firmware').showHelpAfterError(false);
+
+program.command('run', { isDefault: true })
+  .description('run a built-in scenario: two phones log in, alice calls bob and talks')
+  .option('--scenario <name>', `one of ${SCENARIOS.join(', ')}`, 'default')
+  .option('--input <file.wav>', 'speech for alice\'s microphone (any WAV; resampled to 8 kHz)')
+  .option('--seed <n>', 'world seed (same seed, same run bit for bit)', intArg, 1)
+  .option('--codec <name>', `${CODECS.join(' | ')}`, 'pcmu')
+  .option('--out <dir>', 'output directory', 'out')
+  .option('--verbose', 'print firmware log lines')
+  .action((opts) => {
+    if (!SCENARIOS.includes(opts.scenario)) fail(`unknown scenario '${opts.scenario}' (expected ${SCENARIOS.join(', ')})`);
+    if (!CODECS.includes(opts.codec)) fail(`unknown codec '${opts.codec}' (expected ${CODECS.join(', ')})`);
+    let input: Int16Array, inputName: string;
+    try {
+      if (opts.input) {
+        const a = readWavFile(opts.input, 8000);
+        if (a.resampled) process.stderr.write(`note: ${opts.input} is ${a.sourceRateHz} Hz, resampled to 8000 Hz\n`);
+        input = a.pcm; inputName = opts.input;
+      } else {
+        input = decodeWav(new Uint8Array(lenaWav as ArrayBuffer), 8000).pcm; inputName = 'audio-lena (lena.wav, 44.1 kHz → 8 kHz)';
+      }
+    } catch (e) { fail((e as Error).message); }
+    if (input!.length < 8000) fail('input is shorter than 1 s of audio');
+    let report;
+    try {
+      report = runScenario({ scenario: opts.scenario as ScenarioName, seed: opts.seed, input: input!, inputName: inputName!, codec: opts.codec, outDir: opts.out, verbose: opts.verbose });
+    } catch (e) { fail((e as Error).message); }
+    const file = path.join(opts.out, 'call-report.json');
+    fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+    process.stdout.write(summary(report!) + `\n  report  ${file}\n`);
+    process.exitCode = report!.ok || opts.scenario === 'wrong-password' ? 0 : 2;
+  });
+
+function fail(msg: string): never {
+  process.stderr.write(`sim: ${msg}\n`);
+  process.exit(1);
+}
+
+program.parseAsync(process.argv).catch((e) => fail((e as Error).message));

@@ -1,0 +1,108 @@
+/**
+ * Login/directory server CLI.
+ *
+ *   tsx server/main.ts [--port 33033] [--host 127.0.0.1] [--data ./server-data]
+ *
+ * Opens <data>/users.db, loads or creates <data>/server-key.json, prints one line
+ *   login-server listening on <host>:<port> pubkey <64 hex>
+ * and serves until SIGINT/SIGTERM. Startup failures print one `error: ...` line to stderr and
+ * exit with code 1.
+ */
+import { Command } from 'commander';
+import { accessSync, constants as fsc, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadOrCreateServerKey } from './keys.ts';
+import { listenTcp, type TcpLoginServer } from './net.ts';
+import { LoginService } from './service.ts';
+import { UserStore } from './store.ts';
+
+function fail(msg: string): never {
+  process.stderr.write(`error: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(1);
+}
+
+function describe(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.message === 'string') return err.code ? `${err.code}: ${err.message}` : err.message;
+  return String(e);
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('login-server')
+    .description('P2P desk phone login/directory server')
+    .option('--port <port>', 'TCP port to listen on (0 = ephemeral)', '33033')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--data <dir>', 'data directory (users.db, server-key.json)', './server-data')
+    .showHelpAfterError()
+    .parse(process.argv);
+  const o = program.opts<{ port: string; host: string; data: string }>();
+
+  const port = Number(o.port);
+  if (!/^\d+$/.test(o.port) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    fail(`invalid --port ${JSON.stringify(o.port)} (expected 0-65535)`);
+  }
+  const dataDir = resolve(o.data);
+
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, fsc.W_OK | fsc.R_OK | fsc.X_OK);
+  } catch (e) {
+    fail(`data dir ${dataDir} is not usable (${describe(e)})`);
+  }
+
+  let key: ReturnType<typeof loadOrCreateServerKey>;
+  try {
+    key = loadOrCreateServerKey(dataDir);
+  } catch (e) {
+    fail(`cannot load or create server key in ${dataDir} (${describe(e)})`);
+  }
+
+  const dbPath = join(dataDir, 'users.db');
+  let store: UserStore;
+  try {
+    store = new UserStore(dbPath);
+  } catch (e) {
+    fail(`cannot open database ${dbPath} (${describe(e)})`);
+  }
+
+  const service = new LoginService({ store, staticPrivateKey: key.privateKey });
+  let srv: TcpLoginServer;
+  try {
+    srv = await listenTcp(service, { host: o.host, port });
+  } catch (e) {
+    store.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') fail(`port ${port} on ${o.host} is already in use`);
+    if (code === 'EACCES') fail(`permission denied binding ${o.host}:${port}`);
+    fail(`cannot listen on ${o.host}:${port} (${describe(e)})`);
+  }
+
+  const shown = srv.host.includes(':') ? `[${srv.host}]` : srv.host;
+  process.stdout.write(
+    `login-server listening on ${shown}:${srv.port} pubkey ${Buffer.from(service.publicKey).toString('hex')}\n`,
+  );
+
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) {
+      process.stderr.write(`login-server: second ${sig}, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    // Do not hang forever on a stuck close.
+    setTimeout(() => process.exit(1), 5000).unref();
+    srv.close().then(() => {
+      store.close();
+      const s = service.stats;
+      process.stderr.write(
+        `login-server stopped (${sig}): requests=${s.requests} ok=${s.ok} failures=${s.failures} malformed=${s.malformed}\n`,
+      );
+      process.exitCode = 0;
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e) => fail(describe(e)));
