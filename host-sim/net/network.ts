@@ -22,6 +22,20 @@
  * access link. Middlebox processing happens in a scheduler event at the exact virtual time the
  * packet reaches the middlebox, so mapping creation / expiry / filtering races are timed right.
  *
+ * NAT details: mappings are per protocol (separate UDP / TCP port spaces). A UDP mapping is created
+ * or refreshed by outbound packets only (RFC 4787 REQ-6). A TCP mapping is created only by an
+ * outbound SYN (other outbound segments without a live mapping are dropped: the connection is dead),
+ * and is refreshed by segments in both directions because ACKs are not modelled as packets. Filtering
+ * permissions (addresses / endpoints contacted) live as long as their mapping. An inbound SYN passes
+ * only as a simultaneous open: the mapping must have sent a SYN to exactly that remote endpoint (and
+ * the filter must allow it), or the mapping is a port forward (`Nat.addPortForward`). 'preserving'
+ * port assignment falls back to sequential (from 1024, wrapping) when the internal port is taken.
+ * Expired mappings are removed lazily (on lookup or when their port is reused).
+ *
+ * Firewall details: UDP passes both ways unless `blockUdp`. TCP flows opened from inside (by an
+ * outbound SYN, subject to `tcpPortsAllowed`) pass in both directions and are never expired; every
+ * inbound SYN is dropped, even one matching such a flow.
+ *
  * Randomness: every access link / uplink has its own stream `rng.split('link:' + name)`; TCP
  * initial sequence numbers use `'tcp:' + name`, ephemeral ports `'port:' + name`, NAT random port
  * assignment `'nat:' + name`. Names are unique, so one seed reproduces a run bit for bit and adding
