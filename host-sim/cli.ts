@@ -24,12 +24,12 @@ program.command('run', { isDefault: true })
   .option('--scenario <name>', `one of ${SCENARIOS.join(', ')}`, 'default')
   .option('--input <file.wav>', 'speech for alice\'s microphone (any WAV; resampled to 8 kHz)')
   .option('--seed <n>', 'world seed (same seed, same run bit for bit)', intArg, 1)
-  .option('--codec <name>', `${CODECS.join(' | ')}`, 'pcmu')
+  .option('--codec <name>', `force one codec: ${CODECS.join(' | ')} (default: offer all, iLBC 30 ms preferred)`)
   .option('--out <dir>', 'output directory', 'out')
   .option('--verbose', 'print firmware log lines')
   .action((opts) => {
     if (!SCENARIOS.includes(opts.scenario)) fail(`unknown scenario '${opts.scenario}' (expected ${SCENARIOS.join(', ')})`);
-    if (!CODECS.includes(opts.codec)) fail(`unknown codec '${opts.codec}' (expected ${CODECS.join(', ')})`);
+    if (opts.codec !== undefined && !CODECS.includes(opts.codec)) fail(`unknown codec '${opts.codec}' (expected ${CODECS.join(', ')})`);
     let input: Int16Array, inputName: string;
     try {
       if (opts.input) {

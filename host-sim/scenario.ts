@@ -11,11 +11,12 @@ import { World } from './world.js';
 import { natPresets, firewallPresets } from './net/network.js';
 import { KEY, multiTapKeys } from './keypad.js';
 import { alignedSnr, writeWav } from './audio-io.js';
+import { ilbcRoundTrip } from './codec-ref.js';
 import type { FwEvent } from './firmware.js';
 
 export const SCENARIOS = ['default', 'firewall', 'wrong-password'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
-export const CODECS = ['pcmu', 'pcma'] as const;
+export const CODECS = ['ilbc30', 'ilbc20', 'pcmu', 'pcma'] as const;
 
 export interface ScenarioOpts {
   scenario: ScenarioName;
@@ -23,7 +24,8 @@ export interface ScenarioOpts {
   /** Speech for alice's microphone at 8 kHz. */
   input: Int16Array;
   inputName: string;
-  codec: (typeof CODECS)[number];
+  /** Force one codec; absent = the phones' default offer (iLBC 30 ms preferred, then iLBC 20, PCMU, PCMA). */
+  codec?: (typeof CODECS)[number];
   outDir: string;
   verbose?: boolean;
 }
@@ -62,6 +64,9 @@ export interface CallReport {
   audio?: {
     input: string; micWav: string; speakerWav: string; snrDb: number; delayMs: number; mouthToEarMs: number;
     comparedSamples: number; rateHz: number;
+    /** SNR of the speaker against the codec alone (mic → our encoder → our decoder, offline): what the network and
+     * jitter buffer changed. 99 = identical. */
+    snrVsCodecDb?: number;
   };
   network: Record<string, number>;
 }
@@ -82,7 +87,7 @@ function run(w: World, o: ScenarioOpts): CallReport {
   snIps.forEach((ip, i) => w.addNode(`sn${i + 1}`, ip, { supernode: 'auto', port: 33033 }));
 
   const nat = w.net.addNat('alice-nat', '203.0.113.7', natPresets['port-restricted-cone']);
-  const codecs = [o.codec];
+  const codecs = o.codec ? [o.codec] : undefined;
   const bootPhones = 1_000_000;
   if (o.scenario === 'wrong-password') {
     // The account exists with another password (say, set from another phone): login must fail cleanly.
@@ -128,7 +133,7 @@ function run(w: World, o: ScenarioOpts): CallReport {
 
   // ---- report --------------------------------------------------------------------------------
   const report: CallReport = {
-    seed: o.seed, scenario: o.scenario, ok: false, codec: o.codec, path: null, virtualMs: ms(w.sched.nowUs), phones: {},
+    seed: o.seed, scenario: o.scenario, ok: false, codec: w.find('alice', 'call.answered')?.kv.codec ?? o.codec ?? 'none', path: null, virtualMs: ms(w.sched.nowUs), phones: {},
     network: { ...(w.net.stats as unknown as Record<string, number>) },
   };
   for (const n of phones) report.phones[n] = phoneReport(w, n, bootPhones);
@@ -175,6 +180,11 @@ function run(w: World, o: ScenarioOpts): CallReport {
       input: o.inputName, micWav, speakerWav: spkWav, snrDb: snr.snrDb, delayMs: ms((snr.delaySamples / RATE) * 1e6),
       mouthToEarMs: ms(m2e), comparedSamples: snr.compared, rateHz: RATE,
     };
+    const negotiated = answered?.kv.codec ?? o.codec;
+    if (negotiated === 'ilbc20' || negotiated === 'ilbc30') {
+      const ref = ilbcRoundTrip(mic, negotiated === 'ilbc20' ? 20 : 30);
+      if (ref) report.audio.snrVsCodecDb = alignedSnr(ref, spk, RATE).snrDb;
+    }
   }
   const crashes = phones.concat(['sn1', 'sn2', 'sn3']).filter((n) => w.node(n).crash);
   if (crashes.length) failure = `crash: ${crashes.map((n) => `${n} (${w.node(n).crash})`).join(', ')}`;
@@ -233,7 +243,8 @@ export function summary(r: CallReport): string {
   if (r.callSetup) L.push(`  call    dial→ringing ${r.callSetup.dialToRingingMs} ms, dial→answer ${r.callSetup.dialToAnswerMs} ms (bob picked up after ${r.callSetup.answerAfterRingMs} ms), signaling ${r.callSetup.signaling}, ${r.callSetup.bytes} B`);
   if (r.path) L.push(`  media   path ${r.path}; alice→bob ${r.media!.aliceToBobBytes} B, bob→alice ${r.media!.bobToAliceBytes} B over ${(r.media!.durationMs / 1000).toFixed(1)} s`);
   for (const [n, p] of Object.entries(r.phones)) if (p.media) L.push(`  ${n.padEnd(6)} sent ${p.media.packetsSent} pkts, received ${p.media.packetsReceived}, lost ${p.media.lost}, late ${p.media.late}`);
-  if (r.audio) L.push(`  audio   SNR ${r.audio.snrDb} dB (bob's speaker vs alice's mic), mouth-to-ear ${r.audio.mouthToEarMs} ms`);
+  if (r.audio) L.push(`  audio   SNR ${r.audio.snrDb} dB (bob's speaker vs alice's mic)` +
+    (r.audio.snrVsCodecDb !== undefined ? `, ${r.audio.snrVsCodecDb} dB vs the codec alone` : '') + `, mouth-to-ear ${r.audio.mouthToEarMs} ms`);
   if (r.audio) L.push(`  wrote   ${r.audio.micWav}, ${r.audio.speakerWav}`);
   return L.join('\n');
 }

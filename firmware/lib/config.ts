@@ -12,7 +12,7 @@ import { ipParse } from "./addr";
  *   bootstrap=1.2.3.4:33033,5.6.7.8:33033   up to 7 bootstrap supernodes
  *   server=1.2.3.9:33000    login server endpoint (reached through a supernode)
  *   serverKey=<64 hex>      login server's X25519 public key
- *   codecs=pcmu,pcma        offer, in preference order
+ *   codecs=ilbc30,ilbc20,pcmu,pcma   offer, in preference order (this is the default)
  *
  * Unknown keys and malformed values are counted in `errors` and reported on the console; the
  * phone keeps the defaults for them rather than refusing to boot.
@@ -30,7 +30,7 @@ export class Config {
   serverPort: i32 = 0;
   serverKey: StaticArray<u8> = new StaticArray<u8>(32);
   hasServerKey: bool = false;
-  /** RTP payload type numbers in preference order (0 PCMU, 8 PCMA). */
+  /** RTP payload type numbers in preference order (0 PCMU, 8 PCMA, 97 iLBC 30 ms, 98 iLBC 20 ms). */
   codecs: StaticArray<u8> = new StaticArray<u8>(8);
   codecCount: i32 = 0;
   errors: i32 = 0;
@@ -45,7 +45,10 @@ export class Config {
       this.line(text.substring(start, end).trim());
       start = end + 1;
     }
-    if (this.codecCount == 0) { this.codecs[0] = 0; this.codecs[1] = 8; this.codecCount = 2; }
+    if (this.codecCount == 0) {
+      // Default offer, in preference order: iLBC 30 ms (robust to loss, lowest rate), iLBC 20, G.711.
+      this.codecs[0] = 97; this.codecs[1] = 98; this.codecs[2] = 0; this.codecs[3] = 8; this.codecCount = 4;
+    }
   }
 
   private fail(what: string): void {
@@ -104,16 +107,20 @@ export class Config {
 
 export const MAX_BOOTSTRAP: i32 = 7;
 
-/** RTP payload type for a codec name (RFC 3551 static types), or -1. */
+/** RTP payload type for a codec name (RFC 3551 static types; 97/98 = iLBC 30/20, docs/protocol.md), or -1. */
 export function codecFromName(n: string): i32 {
   if (n == "pcmu") return 0;
   if (n == "pcma") return 8;
+  if (n == "ilbc30") return 97;
+  if (n == "ilbc20") return 98;
   return -1;
 }
 
 export function codecName(pt: i32): string {
   if (pt == 0) return "pcmu";
   if (pt == 8) return "pcma";
+  if (pt == 97) return "ilbc30";
+  if (pt == 98) return "ilbc20";
   return "pt" + pt.toString();
 }
 

@@ -1,30 +1,72 @@
 import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from "../codec/g711/g711";
+import { IlbcDecoder, IlbcEncoder, ILBC_20MS_BYTES, ILBC_30MS_BYTES } from "../codec/ilbc/index";
 
 /**
- * Codec dispatch by RTP payload type (RFC 3551 §6 static types). Frame = 20 ms at 8 kHz for G.711.
+ * Codec dispatch by RTP payload type. G.711 uses its static types (RFC 3551 §6: PCMU 0, PCMA 8);
+ * iLBC has a dynamic type in RTP (RFC 3952 §4) whose mode our signaling fixes: 97 = iLBC 30 ms
+ * (`mode=30`), 98 = iLBC 20 ms (`mode=20`) — see docs/protocol.md. One frame per packet: 20 ms for
+ * G.711 and iLBC 20, 30 ms for iLBC 30. Codec state (iLBC) lives here, allocated once and reset per call.
  */
 export const PT_PCMU: u8 = 0;
 export const PT_PCMA: u8 = 8;
+export const PT_ILBC30: u8 = 97;
+export const PT_ILBC20: u8 = 98;
 
-/** Clock rate in Hz of a payload type (RFC 3551 Table 4). */
+/** Clock rate in Hz of a payload type (RFC 3551 Table 4; RFC 3952 §4: 8000 for iLBC). */
 export function codecRateHz(pt: u8): i32 { return 8000; }
 
-/** Samples per packet we send (20 ms). */
-export function codecFrameSamples(pt: u8): i32 { return 160; }
+/** Samples per packet we send. */
+export function codecFrameSamples(pt: u8): i32 { return pt == PT_ILBC30 ? 240 : 160; }
 
-export function codecSupported(pt: u8): bool { return pt == PT_PCMU || pt == PT_PCMA; }
+export function codecSupported(pt: u8): bool { return pt == PT_PCMU || pt == PT_PCMA || pt == PT_ILBC30 || pt == PT_ILBC20; }
 
-/** Encodes `n` samples at pcm into out; returns payload bytes, or -1 for an unknown type. */
+let enc20: IlbcEncoder | null = null;
+let enc30: IlbcEncoder | null = null;
+let dec20: IlbcDecoder | null = null;
+let dec30: IlbcDecoder | null = null;
+
+function encoder(pt: u8): IlbcEncoder {
+  if (pt == PT_ILBC20) { let e = enc20; if (e === null) { e = new IlbcEncoder(20); enc20 = e; } return e; }
+  let e = enc30; if (e === null) { e = new IlbcEncoder(30); enc30 = e; } return e;
+}
+
+function decoder(pt: u8): IlbcDecoder {
+  if (pt == PT_ILBC20) { let d = dec20; if (d === null) { d = new IlbcDecoder(20, true); dec20 = d; } return d; }
+  let d = dec30; if (d === null) { d = new IlbcDecoder(30, true); dec30 = d; } return d;
+}
+
+/** Starts a new stream for `pt` (iLBC encoder/decoder state back to their initial values). */
+export function codecReset(pt: u8): void {
+  if (pt == PT_ILBC20 || pt == PT_ILBC30) { encoder(pt).reset(); decoder(pt).reset(); }
+}
+
+/** Encodes one frame (`n` = codecFrameSamples(pt) samples) into out; returns payload bytes, or -1. */
 export function codecEncode(pt: u8, pcm: usize, n: i32, out: usize): i32 {
   if (pt == PT_PCMU) { encodeUlaw(pcm, n, out); return n; }
   if (pt == PT_PCMA) { encodeAlaw(pcm, n, out); return n; }
+  if (pt == PT_ILBC20 || pt == PT_ILBC30) {
+    if (n != codecFrameSamples(pt)) return -1;
+    return encoder(pt).encode(pcm, out);
+  }
   return -1;
 }
 
-/** Decodes a payload into out (capacity `cap` samples); returns samples, or -1 for unknown type/oversize. */
+/**
+ * Decodes one packet's payload into out (capacity `cap` samples); returns samples, or a negative value
+ * for an unknown type, a payload that is not one whole frame, or an oversize result.
+ */
 export function codecDecode(pt: u8, payload: usize, len: i32, out: usize, cap: i32): i32 {
-  if (len > cap) return -1;
-  if (pt == PT_PCMU) { decodeUlaw(payload, len, out); return len; }
-  if (pt == PT_PCMA) { decodeAlaw(payload, len, out); return len; }
+  if (pt == PT_PCMU) { if (len > cap) return -1; decodeUlaw(payload, len, out); return len; }
+  if (pt == PT_PCMA) { if (len > cap) return -1; decodeAlaw(payload, len, out); return len; }
+  if (pt == PT_ILBC20 || pt == PT_ILBC30) {
+    if (len != (pt == PT_ILBC20 ? ILBC_20MS_BYTES : ILBC_30MS_BYTES) || cap < codecFrameSamples(pt)) return -1;
+    return decoder(pt).decode(payload, len, out);
+  }
+  return -1;
+}
+
+/** Codec's own concealment of one lost frame (iLBC PLC, RFC 3951 §4.5); -1 when the codec has none. */
+export function codecConceal(pt: u8, out: usize, cap: i32): i32 {
+  if ((pt == PT_ILBC20 || pt == PT_ILBC30) && cap >= codecFrameSamples(pt)) return decoder(pt).decodePlc(out);
   return -1;
 }

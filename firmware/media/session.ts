@@ -9,7 +9,7 @@ import { stats } from "../lib/stats";
 import { FLAG_UDP_OK, MSG_RELAY } from "../wire/types";
 import { RTP_HEADER_BYTES, RtpHeader, rtpParse, rtpWriteHeader } from "./rtp";
 import { FixedJitterBuffer } from "./jitter";
-import { codecEncode, codecFrameSamples } from "./codec";
+import { codecEncode, codecFrameSamples, codecReset } from "./codec";
 import { codecName } from "../lib/config";
 import { audioPlay, audioStart, audioStop } from "../../hal/audio";
 import { netUdpSend } from "../../hal/net";
@@ -60,6 +60,7 @@ export function mediaStart(pt: u8, callId: u32, peerUser: string, peerFlags: u8,
   media.seq = <u16>node.prngMedia.next();
   media.timestamp = node.prngMedia.next();
   media.frameSamples = codecFrameSamples(pt);
+  codecReset(pt);
   media.micFill = 0;
   media.jb.reset();
   media.jb.frameSamples = media.frameSamples;

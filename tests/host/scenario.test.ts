@@ -13,12 +13,32 @@ import { decodeWav } from '../../host-sim/audio-io.js';
 const lena = decodeWav(new Uint8Array(lenaWav as ArrayBuffer), 8000).pcm;
 const tmp = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `sim-${tag}-`));
 
-function run(scenario: ScenarioName, seed = 1, input = lena) {
+/** codec: 'offer' = the phones' default offer (iLBC 30 preferred); otherwise force that codec. */
+function run(scenario: ScenarioName, seed = 1, input = lena, codec: 'pcmu' | 'ilbc30' | 'ilbc20' | 'offer' = 'pcmu') {
   const outDir = tmp(scenario);
-  return { outDir, report: runScenario({ scenario, seed, input, inputName: 'lena', codec: 'pcmu', outDir }) };
+  return { outDir, report: runScenario({ scenario, seed, input, inputName: 'lena', codec: codec === 'offer' ? undefined : codec, outDir }) };
 }
 
-test('default scenario: both phones log in, alice behind a port-restricted NAT reaches bob directly over UDP, speech SNR >= 30 dB', () => {
+test('default offer negotiates iLBC 30 ms, and bob hears exactly what the codec alone produces (the network adds nothing)', () => {
+  const { report } = run('default', 1, lena, 'offer');
+  assert.equal(report.ok, true, report.failure);
+  assert.equal(report.codec, 'ilbc30');
+  assert.equal(report.path, 'direct-udp');
+  assert.ok(report.audio!.snrVsCodecDb! >= 90, `vs codec alone: ${report.audio!.snrVsCodecDb} dB`);
+  // 30 ms frames: 50 B payload + 12 B RTP header ≈ 33 packets/s.
+  const m = report.phones.alice.media!;
+  assert.equal(Math.round(m.bytesSent / m.packetsSent), 62);
+});
+
+test('iLBC 20 ms forced with --codec ilbc20 is what both phones use', () => {
+  const { report } = run('default', 2, lena.subarray(0, 8000 * 4), 'ilbc20');
+  assert.equal(report.codec, 'ilbc20');
+  assert.ok(report.audio!.snrVsCodecDb! >= 90);
+  const m = report.phones.bob.media!;
+  assert.equal(Math.round(m.bytesSent / m.packetsSent), 50);
+});
+
+test('default scenario with G.711: both phones log in, alice behind a port-restricted NAT reaches bob directly over UDP, speech SNR >= 30 dB', () => {
   const { report } = run('default');
   assert.equal(report.ok, true, report.failure);
   assert.equal(report.phones.alice.loggedIn, true);
