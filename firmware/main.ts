@@ -11,15 +11,23 @@ import { KEY_PROVISIONING } from "./lib/keys";
 import { ipIsPrivate, endpointToString } from "./lib/addr";
 import { node } from "./overlay/node";
 import { Conn, conns, connClose, connFlush, connGet, ROLE_CALL, ROLE_PENDING, ROLE_SC_SN, ROLE_SN_CLIENT, ROLE_SN_PEER, ROLE_SN_SERVER } from "./overlay/conns";
-import { clientDeadline, clientOnClosed, clientOnConnected, clientOnFrame, clientOnProbeAck, clientStart, clientTick } from "./overlay/client";
-import { snClassify, snDeadline, snOnClientFrame, snOnClosed, snOnPeerFrame, snOnServerFrame, snOnUdp, snStart, snTick } from "./overlay/supernode";
+import { clientDeadline, clientOnClosed, clientOnConnected, clientOnFrame, clientOnKeepaliveAck, clientOnProbeAck, clientStart, clientTick } from "./overlay/client";
+import { snClassify, snDeadline, snOnAltUdp, snOnClientFrame, snOnClosed, snOnPeerFrame, snOnServerFrame, snOnUdp, snStart, snTick } from "./overlay/supernode";
+import { natDiscoveryDeadline, natDiscoveryOnAck, natDiscoverySock } from "./nat/discovery";
 import { callDeadline, callOnConnClosed, callOnConnected, callOnSignal, callTick } from "./call/call";
 import { punchDeadline, punchOnUdp, punchTick } from "./nat/punch";
 import { mediaOnAudio, mediaOnRelayed, mediaOnRtp } from "./media/session";
 import { uiDeadline, uiOnKey, uiStart, uiTick } from "./ui/phone-ui";
 import { consoleOnBytes, consoleStart } from "./ui/console";
+import { ui } from "./ui/phone-ui";
+import { ringerOnAudio } from "./ui/ringer";
+import { media } from "./media/session";
+import { provisioningLoad } from "./device/provisioning";
+import { bootDeadline, bootStart, bootTick } from "./device/boot";
+import { updateDeadline, updateOnClosed, updateOnConnected, updateOnData, updateOwns, updateStart, updateTick } from "./device/update";
 import {
   MSG_INVITE, MSG_KEEPALIVE, MSG_PROBE, MSG_PROBE_ACK, MSG_PUNCH, MSG_PUNCH_ACK, MSG_RELAY, MSG_RELAYED,
+  MSG_NAT_TEST, MSG_NAT_TEST_ACK, MSG_NAT_TEST_FWD, MSG_KEEPALIVE_ACK,
 } from "./wire/types";
 import { netLocalIp, netTcpListen, netUdpOpen, netUdpLocalPort } from "../hal/net";
 import { storageRead } from "../hal/storage";
@@ -52,7 +60,7 @@ export function init(seed: i64, now: i64): i64 {
   node.seed(<u64>seed);
   const cfgBuf = new StaticArray<u8>(4096);
   const n = storageRead(KEY_PROVISIONING, changetype<usize>(cfgBuf), 4096);
-  if (n > 0) node.cfg.parse(String.UTF8.decodeUnsafe(changetype<usize>(cfgBuf), min(n, 4096), false));
+  if (n > 0) provisioningLoad(String.UTF8.decodeUnsafe(changetype<usize>(cfgBuf), min(n, 4096), false));
   if (node.cfg.errors > 0) logError("provisioning: " + node.cfg.errors.toString() + " error(s), first: " + node.cfg.firstError);
   node.localIp = netLocalIp();
   let port = node.cfg.port;
@@ -65,10 +73,12 @@ export function init(seed: i64, now: i64): i64 {
   event("boot", "addr=" + endpointToString(node.localIp, node.port) + " supernode=" + (node.isSupernode ? "1" : "0") +
     " user=" + node.cfg.user);
   booted = true;
+  bootStart(now);
   uiStart();
   consoleStart();
   if (node.isSupernode) snStart(now);
   clientStart(now);
+  updateStart(now);
   return deadline();
 }
 
@@ -80,6 +90,8 @@ export function tick(now: i64): i64 {
   snTick(now);
   callTick(now);
   punchTick(now);
+  bootTick(now);
+  updateTick(now, ui.lastKeyUs);
   uiTick(now);
   return deadline();
 }
@@ -90,6 +102,9 @@ function deadline(): i64 {
   d = min(d, callDeadline());
   d = min(d, punchDeadline());
   d = min(d, uiDeadline());
+  d = min(d, natDiscoveryDeadline());
+  d = min(d, bootDeadline());
+  d = min(d, updateDeadline());
   return d == NEVER ? -1 : d;
 }
 
@@ -102,7 +117,13 @@ export function onUdp(sock: i32, srcIp: u32, srcPort: i32, len: i32, now: i64): 
   const first = load<u8>(p);
   if ((first & 0xC0) == 0x80) { mediaOnRtp(srcIp, srcPort, p, len, now); return after(now); }
   const r = reader.reset(p + 1, len - 1);
-  if (first == MSG_PROBE || first == MSG_KEEPALIVE || first == MSG_RELAY) {
+  if (sock != node.udpSock) {
+    if (sock == node.altUdpSock && node.isSupernode) snOnAltUdp(first, srcIp, srcPort, r, now);
+    else if (sock == natDiscoverySock() && first == MSG_NAT_TEST_ACK) natDiscoveryOnAck(r, now);
+    else stats.unexpected++;
+    return after(now);
+  }
+  if (first == MSG_PROBE || first == MSG_KEEPALIVE || first == MSG_RELAY || first == MSG_NAT_TEST || first == MSG_NAT_TEST_FWD) {
     if (node.isSupernode) snOnUdp(first, srcIp, srcPort, r, now); else stats.unexpected++;
   } else if (first == MSG_PROBE_ACK) clientOnProbeAck(srcIp, srcPort, r, now);
   else if (first == MSG_PUNCH || first == MSG_PUNCH_ACK) punchOnUdp(first, srcIp, srcPort, r, now);
@@ -124,6 +145,7 @@ export function onTcpAccept(listener: i32, conn: i32, ip: u32, port: i32, now: i
 /** An outgoing connection finished connecting: status 0, or a negative HAL error (refused, timed out). */
 export function onTcpConnected(conn: i32, status: i32, now: i64): i64 {
   setNow(now);
+  if (updateOwns(conn)) { updateOnConnected(conn, status, now); return after(now); }
   const c = connGet(conn);
   if (c === null) return deadline();
   if (status < 0) { closed(c, now); return after(now); }
@@ -137,6 +159,7 @@ export function onTcpConnected(conn: i32, status: i32, now: i64): i64 {
 /** `len` bytes of connection `conn` are in the rx buffer. */
 export function onTcpData(conn: i32, len: i32, now: i64): i64 {
   setNow(now);
+  if (updateOwns(conn)) { if (len > 0 && len <= RX_CAP) updateOnData(conn, changetype<usize>(rxBuf), len, now); return after(now); }
   const c = connGet(conn);
   if (c === null || len <= 0 || len > RX_CAP) return deadline();
   let off = 0;
@@ -172,6 +195,7 @@ function frame(c: Conn, p: usize, n: i32, now: i64): void {
 /** Connection `conn` was closed by the peer, failed, or was reset; reason is a HAL error or 0. */
 export function onTcpClosed(conn: i32, reason: i32, now: i64): i64 {
   setNow(now);
+  if (updateOwns(conn)) { updateOnClosed(conn, now); return after(now); }
   const c = connGet(conn);
   if (c !== null) { closed(c, now); conns.delete(conn); }
   return after(now);
@@ -187,7 +211,10 @@ function closed(c: Conn, now: i64): void {
 /** One 10 ms microphone block of `samples` samples is in the audio buffer (only while audio is started). */
 export function onAudio(samples: i32, now: i64): i64 {
   setNow(now);
-  if (samples > 0 && samples <= AUDIO_CAP) mediaOnAudio(changetype<usize>(audioBuf), samples, now);
+  if (samples > 0 && samples <= AUDIO_CAP) {
+    if (media.active) mediaOnAudio(changetype<usize>(audioBuf), samples, now);
+    else ringerOnAudio(samples);
+  }
   return after(now);
 }
 

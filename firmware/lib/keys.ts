@@ -7,3 +7,5 @@ export const KEY_HOST_CACHE: i32 = 2;
 export const KEY_ACCOUNT: i32 = 3;
 /** Long-term identity seed (32 B, from hal entropy on first boot). */
 export const KEY_IDENTITY: i32 = 4;
+/** NAT behaviour found by discovery (firmware/nat/discovery.ts). */
+export const KEY_NAT: i32 = 5;

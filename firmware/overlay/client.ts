@@ -16,6 +16,7 @@ import {
 import { callOnRouted, callOnSearchResult } from "../call/call";
 import { mediaOnRelayed } from "../media/session";
 import { uiRefresh } from "../ui/phone-ui";
+import { natDiscoveryStart, natDiscoveryTick } from "../nat/discovery";
 
 /**
  * The ordinary-node (SC) side of the overlay: find a supernode, log in through it, stay online.
@@ -65,6 +66,10 @@ export class Client {
   udpKeepaliveUs: i64 = NEVER;
   tcpKeepaliveUs: i64 = NEVER;
   failReason: string = "";
+  /** Supernodes that answered this round's probes, fastest first, with their RTT (µs). */
+  respIp: Array<u32> = new Array<u32>();
+  respPort: Array<i32> = new Array<i32>();
+  respRttUs: Array<i64> = new Array<i64>();
   /** Supernodes learnt from HELLO_ACK (host cache exchange), as "ip:port" strings for the console. */
   hostCache: Array<string> = new Array<string>();
 }
@@ -83,6 +88,7 @@ function startProbing(now: i64): void {
   client.state = SC_PROBING;
   client.udpOk = false;
   client.probeNonce = node.prngOverlay.next();
+  client.respIp.length = 0; client.respPort.length = 0; client.respRttUs.length = 0;
   client.deadlineUs = now + PROBE_GIVE_UP_US;
   sendProbes(now);
   uiRefresh();
@@ -103,7 +109,11 @@ function sendProbes(now: i64): void {
 export function clientOnProbeAck(srcIp: u32, srcPort: i32, r: ByteReader, now: i64): void {
   const nonce = r.u32(); const ip = r.u32(); const port = <i32>r.u16();
   if (!r.ok) { stats.malformed++; return; }
-  if (client.state != SC_PROBING || nonce != client.probeNonce) return;
+  if (nonce != client.probeNonce) { stats.unexpected++; return; }
+  if (client.respIp.length < 16 && !(client.respIp.includes(srcIp) && client.respPort.includes(srcPort))) {
+    client.respIp.push(srcIp); client.respPort.push(srcPort); client.respRttUs.push(now - client.probeSentUs);
+  }
+  if (client.state != SC_PROBING) return;
   client.udpOk = true;
   client.reflexIp = ip; client.reflexPort = port;
   client.isPublic = ip == node.localIp && port == node.port;
@@ -244,9 +254,33 @@ function onLoginResp(r: ByteReader, now: i64): void {
   event("login.ok", "user=" + node.cfg.user + " ms=" + ((now - client.loginStartUs) / 1000).toString() +
     " sn=" + endpointToString(client.snIp, client.snPort) + " udp=" + (client.udpOk ? "1" : "0"));
   publish(now);
-  if (client.udpOk) sendUdpKeepalive(now);
+  if (client.udpOk) {
+    sendUdpKeepalive(now);
+    startNatDiscovery(now);
+  }
   client.tcpKeepaliveUs = now + TCP_KEEPALIVE_US;
   uiRefresh();
+}
+
+/** NAT behaviour discovery against our SN and the next-fastest other SN (nat/discovery.ts). */
+function startNatDiscovery(now: i64): void {
+  let bIp: u32 = 0, bPort: i32 = 0;
+  for (let i = 0; i < client.respIp.length; i++) {
+    if (client.respIp[i] != client.snIp) { bIp = client.respIp[i]; bPort = client.respPort[i]; break; }
+  }
+  natDiscoveryStart(client.snIp, client.snPort, bIp, bPort, now);
+}
+
+/** KEEPALIVE_ACK [observedIp u32][observedPort u16]: our binding as our SN sees it now. */
+export function clientOnKeepaliveAck(srcIp: u32, srcPort: i32, r: ByteReader, now: i64): void {
+  const ip = r.u32(); const port = <i32>r.u16();
+  if (!r.ok) { stats.malformed++; return; }
+  if (client.state != SC_ONLINE || srcIp != client.snIp || srcPort != client.snPort) { stats.unexpected++; return; }
+  if (ip == client.reflexIp && port == client.reflexPort) return;
+  event("nat.changed", "from=" + endpointToString(client.reflexIp, client.reflexPort) + " to=" + endpointToString(ip, port));
+  client.reflexIp = ip; client.reflexPort = port;
+  client.isPublic = ip == node.localIp && port == node.port;
+  startNatDiscovery(now);
 }
 
 function publish(now: i64): void {
@@ -324,6 +358,7 @@ export function clientTick(now: i64): void {
     return;
   }
   if (st == SC_ONLINE) {
+    if (client.udpOk && natDiscoveryTick(now)) startNatDiscovery(now);
     if (client.udpOk && now >= client.udpKeepaliveUs) sendUdpKeepalive(now);
     if (now >= client.tcpKeepaliveUs) {
       const sn = client.sn;

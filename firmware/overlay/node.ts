@@ -10,6 +10,8 @@ export class NodeState {
   prngMedia: Prng = new Prng(0, 3);
   /** The one UDP socket (signaling, probes, punching and media share it). */
   udpSock: i32 = -1;
+  /** Supernode only: second UDP socket on port + 1, the "alternate port" of NAT discovery (RFC 5780 §4). */
+  altUdpSock: i32 = -1;
   /** TCP listener on the same port number. */
   tcpListener: i32 = -1;
   localIp: u32 = 0;

@@ -7,10 +7,12 @@ import { event } from "../lib/log";
 import { endpointToString } from "../lib/addr";
 import { stats } from "../lib/stats";
 import { PresenceRecord } from "../wire/record";
+import { netUdpOpen } from "../../hal/net";
 import {
   FLAG_UDP_OK, MSG_HELLO, MSG_HELLO_ACK, MSG_INDEX_DEL, MSG_INDEX_PUT, MSG_KEEPALIVE, MSG_LOGIN, MSG_LOGIN_RESP,
   MSG_PROBE, MSG_PROBE_ACK, MSG_PUBLISH, MSG_RELAY, MSG_RELAYED, MSG_ROUTE, MSG_SEARCH, MSG_SEARCH_RESP, MSG_SN_HELLO,
-  PRESENCE_OFFLINE, USER_MAX,
+  PRESENCE_OFFLINE, USER_MAX, MSG_NAT_TEST, MSG_NAT_TEST_ACK, MSG_NAT_TEST_FWD, MSG_KEEPALIVE_ACK,
+  NAT_TEST_CHANGE_IP, NAT_TEST_CHANGE_PORT,
 } from "../wire/types";
 
 /**
@@ -37,7 +39,8 @@ export const sn = new Supernode();
 @inline function peerKey(ip: u32, port: i32): u64 { return (<u64>ip << 16) | <u64>(port & 0xFFFF); }
 
 export function snStart(now: i64): void {
-  event("sn.start", "addr=" + endpointToString(node.localIp, node.port));
+  node.altUdpSock = netUdpOpen(node.port + 1);
+  event("sn.start", "addr=" + endpointToString(node.localIp, node.port) + " altPort=" + (node.altUdpSock >= 0 ? (node.port + 1).toString() : "none"));
   const cfg = node.cfg;
   for (let i = 0; i < cfg.bootstrapCount; i++) {
     if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
@@ -82,13 +85,59 @@ export function snOnUdp(type: u8, srcIp: u32, srcPort: i32, r: ByteReader, now: 
   } else if (type == MSG_KEEPALIVE) {
     const user = r.str8(USER_MAX);
     if (!r.ok) { stats.malformed++; return; }
+    txBegin(MSG_KEEPALIVE_ACK).u32(srcIp).u16(<u32>srcPort);
+    txSendUdp(node.udpSock, srcIp, srcPort);
     if (!sn.index.has(user)) return;
     const rec = sn.index.get(user);
     const c = rec.connHandle >= 0 ? connGet(rec.connHandle) : null;
     if (c === null) return;
     c.udpIp = srcIp; c.udpPort = srcPort;
+    if (rec.reflexIp != srcIp || rec.reflexPort != srcPort) {
+      // The client's NAT gave it a new binding (reboot, timeout, new address): publish where it is now.
+      rec.reflexIp = srcIp; rec.reflexPort = srcPort; rec.updatedUs = now;
+      broadcastPut(rec);
+    }
   } else if (type == MSG_RELAY) relay(r, now);
+  else if (type == MSG_NAT_TEST) natTest(srcIp, srcPort, r, false);
+  else if (type == MSG_NAT_TEST_FWD) {
+    // Another SN asks us to answer a client's change-IP test from our alternate port.
+    const nonce = r.u32(); const ip = r.u32(); const port = <i32>r.u16();
+    if (!r.ok) { stats.malformed++; return; }
+    if (node.altUdpSock < 0) return;
+    txBegin(MSG_NAT_TEST_ACK).u32(nonce).u32(ip).u16(<u32>port).u8(2);
+    txSendUdp(node.altUdpSock, ip, port);
+  }
   else stats.unexpected++;
+}
+
+/** UDP on the alternate port: only NAT tests are answered there. */
+export function snOnAltUdp(type: u8, srcIp: u32, srcPort: i32, r: ByteReader, now: i64): void {
+  if (type == MSG_NAT_TEST) natTest(srcIp, srcPort, r, true);
+  else stats.unexpected++;
+}
+
+/**
+ * NAT_TEST [nonce u32][flags u8] → NAT_TEST_ACK [nonce u32][observedIp u32][observedPort u16][from u8]
+ * (from: 0 primary port, 1 alternate port, 2 another SN's alternate port). CHANGE_IP is handed to a peer SN
+ * (the "alternate address"), CHANGE_PORT answered from our alternate port (RFC 5780 §4.4).
+ */
+function natTest(srcIp: u32, srcPort: i32, r: ByteReader, onAlt: bool): void {
+  const nonce = r.u32(); const flags = <u8>r.u8();
+  if (!r.ok) { stats.malformed++; return; }
+  if (!onAlt && (flags & NAT_TEST_CHANGE_IP) != 0) {
+    const cfg = node.cfg;
+    for (let i = 0; i < cfg.bootstrapCount; i++) {
+      if (cfg.bootstrapIp[i] == node.localIp) continue;
+      txBegin(MSG_NAT_TEST_FWD).u32(nonce).u32(srcIp).u16(<u32>srcPort);
+      txSendUdp(node.udpSock, cfg.bootstrapIp[i], cfg.bootstrapPort[i]);
+      return;
+    }
+    return;
+  }
+  const fromAlt = onAlt || (flags & NAT_TEST_CHANGE_PORT) != 0;
+  if (fromAlt && node.altUdpSock < 0) return;
+  txBegin(MSG_NAT_TEST_ACK).u32(nonce).u32(srcIp).u16(<u32>srcPort).u8(fromAlt ? 1 : 0);
+  txSendUdp(fromAlt ? node.altUdpSock : node.udpSock, srcIp, srcPort);
 }
 
 /** First frame on an accepted connection decides its role. Returns the role taken, or -1 to drop it. */

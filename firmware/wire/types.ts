@@ -13,6 +13,12 @@ export const MSG_PUNCH_ACK: u8 = 0x05;
 // UDP or TCP
 export const MSG_RELAY: u8 = 0x06;
 export const MSG_RELAYED: u8 = 0x07;
+// UDP: NAT behaviour discovery (RFC 5780 style, supernodes as reflectors; nat/discovery.ts)
+export const MSG_NAT_TEST: u8 = 0x08;
+export const MSG_NAT_TEST_ACK: u8 = 0x09;
+export const MSG_NAT_TEST_FWD: u8 = 0x0A;
+/** SN → SC answer to KEEPALIVE: the endpoint the SN sees (detects NAT rebinding / address change). */
+export const MSG_KEEPALIVE_ACK: u8 = 0x0B;
 // TCP: client ↔ supernode
 export const MSG_HELLO: u8 = 0x10;
 export const MSG_HELLO_ACK: u8 = 0x11;
@@ -45,6 +51,10 @@ export const FLAG_PUBLIC: u8 = 2;
 export const PRESENCE_OFFLINE: u8 = 0;
 export const PRESENCE_ONLINE: u8 = 1;
 export const PRESENCE_AWAY: u8 = 2;
+
+/** NAT_TEST flags (RFC 5780 §7.2 CHANGE-REQUEST, with "another supernode" standing in for the alternate IP). */
+export const NAT_TEST_CHANGE_PORT: u8 = 1;
+export const NAT_TEST_CHANGE_IP: u8 = 2;
 
 /** BYE reasons. */
 export const BYE_NORMAL: u8 = 0;
