@@ -2,7 +2,7 @@ import { node } from "../overlay/node";
 import { ByteReader } from "../lib/bytes";
 import { txBegin, txSendUdp, tx } from "../lib/tx";
 import { NEVER } from "../lib/clock";
-import { event } from "../lib/log";
+import { event, logWarn } from "../lib/log";
 import { endpointToString } from "../lib/addr";
 import { stats } from "../lib/stats";
 import { KEY_NAT } from "../lib/keys";
@@ -79,7 +79,7 @@ export const disco = new NatDiscovery();
 export function natDiscoveryStart(aIp: u32, aPort: i32, bIp: u32, bPort: i32, now: i64): void {
   if (disco.sock >= 0) { netUdpClose(disco.sock); disco.sock = -1; }
   disco.sock = netUdpOpen(0);
-  if (disco.sock < 0) return;
+  if (disco.sock < 0) { logWarn("nat discovery: no UDP socket (" + disco.sock.toString() + ")"); disco.refreshUs = now + NAT_REFRESH_US; return; }
   disco.snAIp = aIp; disco.snAPort = aPort; disco.snBIp = bIp; disco.snBPort = bPort;
   disco.runs++;
   disco.startUs = now;
@@ -113,9 +113,16 @@ export function natDiscoveryDeadline(): i64 {
   return d;
 }
 
-/** Retries and timeouts; a timed-out filtering step is itself a result (that filter dropped the answer). */
+/**
+ * Retries and timeouts; a timed-out filtering step is itself a result (that filter dropped the answer).
+ * Returns true once when a periodic refresh is due (the caller restarts discovery if it is online).
+ */
 export function natDiscoveryTick(now: i64): bool {
-  if (disco.step == STEP_IDLE) return now >= disco.refreshUs;
+  if (disco.step == STEP_IDLE) {
+    if (now < disco.refreshUs) return false;
+    disco.refreshUs = NEVER;
+    return true;
+  }
   if (now < disco.nextUs) return false;
   if (disco.tries < TRIES) { send(now); return false; }
   const st = disco.step;

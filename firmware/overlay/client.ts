@@ -332,6 +332,7 @@ export function clientDeadline(): i64 {
 }
 
 export function clientTick(now: i64): void {
+  if (natDiscoveryTick(now) && client.state == SC_ONLINE && client.udpOk) startNatDiscovery(now);
   const st = client.state;
   if (st == SC_PROBING) {
     if (now >= client.deadlineUs) udpGiveUp(now);
@@ -358,7 +359,6 @@ export function clientTick(now: i64): void {
     return;
   }
   if (st == SC_ONLINE) {
-    if (client.udpOk && natDiscoveryTick(now)) startNatDiscovery(now);
     if (client.udpOk && now >= client.udpKeepaliveUs) sendUdpKeepalive(now);
     if (now >= client.tcpKeepaliveUs) {
       const sn = client.sn;
