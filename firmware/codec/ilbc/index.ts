@@ -28,6 +28,12 @@ export const ERR_FRAME_LENGTH: i32 = -2;
 export const ERR_CORRUPT_FRAME: i32 = -3;
 /** A null buffer pointer was passed. */
 export const ERR_NULL: i32 = -4;
+/** RFC 3952 payload: empty, or not a whole number of frames of the mode. */
+export const ERR_PAYLOAD_LENGTH: i32 = -5;
+/** RFC 3952 storage: the file does not start with "#!iLBC20\n" or "#!iLBC30\n". */
+export const ERR_STORAGE_HEADER: i32 = -6;
+/** An output buffer is too small for the result. */
+export const ERR_BUFFER_SMALL: i32 = -7;
 
 /** Samples per frame for a mode (0 if the mode is invalid). */
 export function ilbcFrameSamples(modeMs: i32): i32 {
