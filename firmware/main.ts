@@ -11,11 +11,12 @@ import { KEY_PROVISIONING } from "./lib/keys";
 import { ipIsPrivate, endpointToString } from "./lib/addr";
 import { node } from "./overlay/node";
 import { Conn, conns, connClose, connFlush, connGet, ROLE_CALL, ROLE_PENDING, ROLE_SC_SN, ROLE_SN_CLIENT, ROLE_SN_PEER, ROLE_SN_SERVER } from "./overlay/conns";
-import { clientDeadline, clientOnClosed, clientOnConnected, clientOnFrame, clientOnKeepaliveAck, clientOnProbeAck, clientStart, clientTick } from "./overlay/client";
+import { clientDeadline, clientOnClosed, clientOnConnected, clientOnFrame, clientOnKeepaliveAck, clientOnProbeAck, clientOnRelayRefused, clientStart, clientTick } from "./overlay/client";
 import { snClassify, snDeadline, snOnAltUdp, snOnClientFrame, snOnClosed, snOnPeerFrame, snOnServerFrame, snOnUdp, snStart, snTick } from "./overlay/supernode";
 import { natDiscoveryDeadline, natDiscoveryOnAck, natDiscoverySock } from "./nat/discovery";
-import { callDeadline, callOnConnClosed, callOnConnected, callOnSignal, callTick } from "./call/call";
+import { callDeadline, callOnConnClosed, callOnConnected, callOnSignal, callSendPathDown, callTick } from "./call/call";
 import { punchDeadline, punchOnUdp, punchTick } from "./nat/punch";
+import { pathDeadline, pathTick } from "./nat/path";
 import { mediaOnAudio, mediaOnRelayed, mediaOnRtp } from "./media/session";
 import { uiDeadline, uiOnKey, uiStart, uiTick } from "./ui/phone-ui";
 import { consoleOnBytes, consoleStart } from "./ui/console";
@@ -27,7 +28,8 @@ import { bootDeadline, bootStart, bootTick } from "./device/boot";
 import { updateDeadline, updateOnClosed, updateOnConnected, updateOnData, updateOwns, updateStart, updateTick } from "./device/update";
 import {
   MSG_INVITE, MSG_KEEPALIVE, MSG_PROBE, MSG_PROBE_ACK, MSG_PUNCH, MSG_PUNCH_ACK, MSG_RELAY, MSG_RELAYED,
-  MSG_NAT_TEST, MSG_NAT_TEST_ACK, MSG_NAT_TEST_FWD, MSG_KEEPALIVE_ACK,
+  MSG_NAT_TEST, MSG_NAT_TEST_ACK, MSG_NAT_TEST_FWD, MSG_KEEPALIVE_ACK, MSG_CALL_ATTACH, MSG_RELAY_REFUSED,
+  MSG_DHT_FIND, MSG_DHT_FOUND, MSG_DHT_STORE,
 } from "./wire/types";
 import { netLocalIp, netTcpListen, netUdpOpen, netUdpLocalPort } from "../hal/net";
 import { storageRead } from "../hal/storage";
@@ -69,7 +71,10 @@ export function init(seed: i64, now: i64): i64 {
   if (node.udpSock < 0) { logError("udp port " + port.toString() + " unavailable"); node.udpSock = netUdpOpen(0); }
   node.port = node.udpSock >= 0 ? netUdpLocalPort(node.udpSock) : 0;
   node.tcpListener = netTcpListen(node.port);
-  node.isSupernode = node.cfg.supernodeAuto && !ipIsPrivate(node.localIp) && node.tcpListener >= 0;
+  // With snMinUptimeS > 0 the role is taken later, by election (overlay/supernode.ts snTick).
+  node.isSupernode = node.cfg.supernodeAuto && node.cfg.snMinUptimeS == 0 && !ipIsPrivate(node.localIp) && node.tcpListener >= 0;
+  // A supernode also accepts clients on the web ports, the way out of firewalls that allow nothing else.
+  if (node.isSupernode) { netTcpListen(443); netTcpListen(80); }
   event("boot", "addr=" + endpointToString(node.localIp, node.port) + " supernode=" + (node.isSupernode ? "1" : "0") +
     " user=" + node.cfg.user);
   booted = true;
@@ -90,6 +95,7 @@ export function tick(now: i64): i64 {
   snTick(now);
   callTick(now);
   punchTick(now);
+  if (pathTick(now)) callSendPathDown();
   bootTick(now);
   updateTick(now, ui.lastKeyUs);
   uiTick(now);
@@ -101,6 +107,7 @@ function deadline(): i64 {
   d = min(d, snDeadline());
   d = min(d, callDeadline());
   d = min(d, punchDeadline());
+  d = min(d, pathDeadline());
   d = min(d, uiDeadline());
   d = min(d, natDiscoveryDeadline());
   d = min(d, bootDeadline());
@@ -123,9 +130,12 @@ export function onUdp(sock: i32, srcIp: u32, srcPort: i32, len: i32, now: i64): 
     else stats.unexpected++;
     return after(now);
   }
-  if (first == MSG_PROBE || first == MSG_KEEPALIVE || first == MSG_RELAY || first == MSG_NAT_TEST || first == MSG_NAT_TEST_FWD) {
+  if (first == MSG_PROBE || first == MSG_KEEPALIVE || first == MSG_RELAY || first == MSG_NAT_TEST || first == MSG_NAT_TEST_FWD ||
+      first == MSG_DHT_FIND || first == MSG_DHT_FOUND || first == MSG_DHT_STORE) {
     if (node.isSupernode) snOnUdp(first, srcIp, srcPort, r, now); else stats.unexpected++;
   } else if (first == MSG_PROBE_ACK) clientOnProbeAck(srcIp, srcPort, r, now);
+  else if (first == MSG_KEEPALIVE_ACK) clientOnKeepaliveAck(srcIp, srcPort, r, now);
+  else if (first == MSG_RELAY_REFUSED) clientOnRelayRefused(srcIp, srcPort, r, now);
   else if (first == MSG_PUNCH || first == MSG_PUNCH_ACK) punchOnUdp(first, srcIp, srcPort, r, now);
   else if (first == MSG_RELAYED) mediaOnRelayed(r, now);
   else stats.malformed++;
@@ -182,14 +192,17 @@ function frame(c: Conn, p: usize, n: i32, now: i64): void {
   const type = load<u8>(p);
   const r = reader.reset(p + 1, n - 1);
   if (c.role == ROLE_PENDING) {
-    if (type == MSG_INVITE) c.role = ROLE_CALL;
+    if (type == MSG_INVITE || type == MSG_CALL_ATTACH) c.role = ROLE_CALL;
     else if (!node.isSupernode || snClassify(c, type) < 0) { stats.unexpected++; connClose(c); return; }
   }
   const role = c.role;
   if (role == ROLE_SC_SN) clientOnFrame(c, type, r, now);
   else if (role == ROLE_SN_CLIENT) snOnClientFrame(c, type, r, now);
   else if (role == ROLE_SN_PEER) snOnPeerFrame(c, type, r, now);
-  else if (role == ROLE_CALL) callOnSignal(c, c.user, type, r, now);
+  else if (role == ROLE_CALL) {
+    if (type == MSG_RELAYED) mediaOnRelayed(r, now); // media on a direct TCP connection
+    else callOnSignal(c, c.user, type, r, now);
+  }
 }
 
 /** Connection `conn` was closed by the peer, failed, or was reset; reason is a HAL error or 0. */

@@ -2,8 +2,9 @@
  * WAV in/out (the wavefile library) and the speech-quality measurement of the call report.
  */
 import * as fs from 'node:fs';
-import wavefilePkg from 'wavefile';
-const { WaveFile } = wavefilePkg as unknown as { WaveFile: any };
+import * as wavefileNs from 'wavefile';
+// wavefile is CommonJS: its class is a named export under ESM and under `default` through some loaders.
+const WaveFile: any = (wavefileNs as any).WaveFile ?? (wavefileNs as any).default?.WaveFile;
 
 export interface LoadedAudio { pcm: Int16Array; sourceRateHz: number; resampled: boolean; channels: number }
 

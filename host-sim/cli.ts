@@ -1,7 +1,7 @@
 /**
  * Simulator command line (bundled to dist/sim.js; `npm start` runs `sim run`).
  *   sim run [--scenario default|firewall|wrong-password] [--input FILE.wav] [--seed N] [--codec pcmu|pcma]
- *           [--out DIR] [--verbose]
+ *           [--out DIR] [--verbose] [--pcap FILE.pcap]
  * Writes OUT/call-report.json, OUT/alice-mic.wav and OUT/bob-speaker.wav and prints a summary.
  * Errors: one clear line on stderr and exit code 1 (2 when the scenario ran but the call failed).
  */
@@ -27,6 +27,7 @@ program.command('run', { isDefault: true })
   .option('--codec <name>', `force one codec: ${CODECS.join(' | ')} (default: offer all, iLBC 30 ms preferred)`)
   .option('--out <dir>', 'output directory', 'out')
   .option('--verbose', 'print firmware log lines')
+  .option('--pcap <file.pcap>', 'write a libpcap capture of every packet (synthesized Ethernet/IPv4/UDP/TCP headers, virtual time)')
   .action((opts) => {
     if (!SCENARIOS.includes(opts.scenario)) fail(`unknown scenario '${opts.scenario}' (expected ${SCENARIOS.join(', ')})`);
     if (opts.codec !== undefined && !CODECS.includes(opts.codec)) fail(`unknown codec '${opts.codec}' (expected ${CODECS.join(', ')})`);
@@ -43,11 +44,11 @@ program.command('run', { isDefault: true })
     if (input!.length < 8000) fail('input is shorter than 1 s of audio');
     let report;
     try {
-      report = runScenario({ scenario: opts.scenario as ScenarioName, seed: opts.seed, input: input!, inputName: inputName!, codec: opts.codec, outDir: opts.out, verbose: opts.verbose });
+      report = runScenario({ scenario: opts.scenario as ScenarioName, seed: opts.seed, input: input!, inputName: inputName!, codec: opts.codec, outDir: opts.out, verbose: opts.verbose, pcap: opts.pcap });
     } catch (e) { fail((e as Error).message); }
     const file = path.join(opts.out, 'call-report.json');
     fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-    process.stdout.write(summary(report!) + `\n  report  ${file}\n`);
+    process.stdout.write(summary(report!) + `\n  report  ${file}\n` + (opts.pcap ? `  pcap    ${opts.pcap}\n` : ''));
     process.exitCode = report!.ok || opts.scenario === 'wrong-password' ? 0 : 2;
   });
 

@@ -3,8 +3,7 @@
  * implemented over a simulated network host, flash, LCD, audio, UART and node:crypto, and the exports driven
  * by the discrete-event scheduler. The same class backs every phone and supernode in a simulated world.
  */
-import type { Scheduler, Handle } from './net/scheduler.js';
-import type { Rng } from './net/rng.js';
+import type { Handle } from './net/scheduler.js';
 import type { SimHost, TcpConn, UdpSocket, HostCounters } from './net/types.js';
 import { AudioDevice, Flash, Lcd, Uart, cryptoEngine } from './devices.js';
 
@@ -20,20 +19,48 @@ export interface FwEvent {
   counters: HostCounters;
 }
 
+/**
+ * The clock and timers a FirmwareNode runs on: the simulator's `Scheduler` (virtual µs) or the real-time
+ * scheduler of host-sim/real (monotonic µs since start). `at` with a past time runs as soon as possible.
+ */
+export interface NodeScheduler {
+  readonly nowUs: number;
+  at(timeUs: number, fn: () => void): Handle;
+  after(dtUs: number, fn: () => void): Handle;
+  cancel(h: Handle | null | undefined): void;
+}
+
 export interface FirmwareNodeOpts {
   name: string;
   module: WebAssembly.Module;
   host: SimHost;
-  sched: Scheduler;
+  sched: NodeScheduler;
   /** Seeds the firmware's PRNG streams (init's seed argument). */
   seed: number;
-  /** Source of hal entropy (derived from the world seed in the simulator). */
-  entropy: Rng;
+  /** Source of hal entropy (derived from the world seed in the simulator; node:crypto on a live node). */
+  entropy: { u32(): number };
   flash?: Flash;
   lcd?: Lcd;
   onEvent?: (e: FwEvent) => void;
   /** Non-event log lines (level 0..4). */
   onLog?: (node: string, level: number, text: string, timeUs: number) => void;
+  /**
+   * Boot ROM behind the `system` boot imports (confirmBoot, bootInfo, update*; host-sim/bootrom.ts). Without it
+   * they answer NOSYS and a reboot or crash re-instantiates `module` at once / leaves the node dead, as before.
+   */
+  bootRom?: BootRomBackend;
+}
+
+/** What the boot ROM offers the firmware (hal/ABI.md §system) and how it takes over on reboot or crash. */
+export interface BootRomBackend {
+  confirmBoot(): number;
+  /** The 64-byte boot info record, or null (NOSYS). */
+  bootInfo(): Uint8Array | null;
+  updateBegin(size: number): number;
+  updateWrite(offset: number, data: Uint8Array): number;
+  updateFinish(): number;
+  /** The firmware asked for a reboot (`request`) or trapped (`crash`); the node is already torn down. */
+  reset(cause: 'request' | 'crash', detail: string): void;
 }
 
 interface FwExports {
@@ -64,7 +91,7 @@ export class FirmwareNode {
   /** Set when the firmware trapped (an AssemblyScript abort or a wasm trap): the phone crashed. */
   crash: string | null = null;
   private ex!: FwExports;
-  private readonly sched: Scheduler;
+  private readonly sched: NodeScheduler;
   private readonly udp = new Map<number, UdpSocket>();
   private readonly tcp = new Map<number, TcpConn>();
   private readonly listeners = new Map<number, { close(): void }>();
@@ -90,8 +117,9 @@ export class FirmwareNode {
   private now(): bigint { return BigInt(Math.floor(this.sched.nowUs)); }
 
   /** Instantiates the module and calls init. */
-  boot(): void {
-    const inst = new WebAssembly.Instance(this.opts.module, this.imports());
+  boot(module: WebAssembly.Module = this.opts.module): void {
+    this.crash = null;
+    const inst = new WebAssembly.Instance(module, this.imports());
     this.ex = inst.exports as unknown as FwExports;
     this.rxPtr = this.ex.halRxBuf();
     this.rxCap = this.ex.halRxCap();
@@ -117,7 +145,17 @@ export class FirmwareNode {
     this.schedule(Number(next));
   }
 
+  /** Watchdog: consecutive firmware calls at one virtual instant (a firmware that never lets time pass). */
+  private sameTimeCalls = 0;
+  private sameTimeAt = -1;
+  static readonly WATCHDOG_CALLS = 100_000;
+
   private schedule(deadlineUs: number): void {
+    if (deadlineUs >= 0 && deadlineUs <= this.sched.nowUs) {
+      if (this.sameTimeAt === this.sched.nowUs) {
+        if (++this.sameTimeCalls > FirmwareNode.WATCHDOG_CALLS) { this.die(`watchdog: deadline ${deadlineUs} never advances past ${this.sched.nowUs} µs`); return; }
+      } else { this.sameTimeAt = this.sched.nowUs; this.sameTimeCalls = 0; }
+    }
     if (deadlineUs < 0) { if (this.tickHandle) this.sched.cancel(this.tickHandle); this.tickHandle = null; this.tickAt = Infinity; return; }
     const t = Math.max(deadlineUs, this.sched.nowUs);
     if (this.tickHandle && this.tickAt === t) return;
@@ -128,6 +166,7 @@ export class FirmwareNode {
 
   private die(reason: string): void {
     this.crash = reason;
+    if (this.opts.bootRom) { this.teardown(); this.opts.onLog?.(this.name, 0, `CRASH ${reason}`, this.sched.nowUs); this.opts.bootRom.reset('crash', reason); return; }
     this.opts.onLog?.(this.name, 0, `CRASH ${reason}`, this.sched.nowUs);
     if (this.tickHandle) this.sched.cancel(this.tickHandle);
     if (this.audioHandle) this.sched.cancel(this.audioHandle);
@@ -278,6 +317,16 @@ export class FirmwareNode {
           }
           return HAL_OK;
         },
+        route(output: number) {
+          if (output !== 0 && output !== 1) return HAL_EINVAL;
+          self.audioOutput = output;
+          return HAL_OK;
+        },
+        volume(output: number, step: number) {
+          if ((output !== 0 && output !== 1) || !Number.isInteger(step) || step < 0 || step > 8) return HAL_EINVAL;
+          self.volumeStep[output] = step;
+          return HAL_OK;
+        },
         stop() {
           self.audio.running = false;
           if (self.audioHandle) self.sched.cancel(self.audioHandle);
@@ -286,6 +335,7 @@ export class FirmwareNode {
         },
         play(ptr: number, samples: number) {
           if (!self.range(ptr, samples * 2) || (ptr & 1)) return HAL_EINVAL;
+          if (self.audioOutput === 1 || self.volumeStep[self.audioOutput] !== 5) { self.playRouted(ptr, samples); return samples; }
           if (self.audio.speakerStartUs < 0) self.audio.speakerStartUs = self.sched.nowUs;
           const v = new Int16Array(self.ex.memory.buffer, ptr, samples);
           for (let i = 0; i < samples; i++) self.audio.speaker.push(v[i]);
@@ -377,6 +427,21 @@ export class FirmwareNode {
       },
       system: {
         reboot() { self.sched.after(0, () => self.reboot()); },
+        confirmBoot() { return self.opts.bootRom ? self.opts.bootRom.confirmBoot() : HAL_NOSYS; },
+        bootInfo(ptr: number, cap: number) {
+          const info = self.opts.bootRom?.bootInfo();
+          if (!info) return HAL_NOSYS;
+          if (!self.range(ptr, cap) || cap < info.length) return HAL_EINVAL;
+          self.mem().set(info, ptr);
+          return info.length;
+        },
+        updateBegin(size: number) { return self.opts.bootRom ? self.opts.bootRom.updateBegin(size) : HAL_NOSYS; },
+        updateWrite(offset: number, ptr: number, len: number) {
+          if (!self.opts.bootRom) return HAL_NOSYS;
+          if (!self.range(ptr, len)) return HAL_EINVAL;
+          return self.opts.bootRom.updateWrite(offset, self.bytes(ptr, len));
+        },
+        updateFinish() { return self.opts.bootRom ? self.opts.bootRom.updateFinish() : HAL_NOSYS; },
         panic(msg: number, file: number, line: number, col: number) {
           const m = self.asString(msg), f = self.asString(file);
           self.opts.onLog?.(self.name, 0, `panic: ${m} at ${f}:${line}:${col}`, self.sched.nowUs);
@@ -427,7 +492,46 @@ export class FirmwareNode {
   }
 
   /** Reboot: sockets closed, state lost except flash, firmware instantiated and booted again. */
+  /** Speaker output selected by `audio.route`: 0 handset (→ `audio.speaker`), 1 loudspeaker (→ `loudspeaker`). */
+  audioOutput = 0;
+  /** `audio.volume` step per output (5 = 0 dB, 3 dB a step, 0 = mute). */
+  readonly volumeStep = [5, 5];
+  /** Samples played on the loudspeaker (ringer, hands-free), at the codec rate, with their first sample's time. */
+  readonly loudspeaker: number[] = [];
+  loudspeakerStartUs = -1;
+
+  /** audio.play for the loudspeaker or a non-unity volume: scaled, clipped, appended to the selected output. */
+  private playRouted(ptr: number, samples: number): void {
+    const v = new Int16Array(this.ex.memory.buffer, ptr, samples);
+    const step = this.volumeStep[this.audioOutput];
+    const gain = step === 0 ? 0 : Math.pow(10, ((step - 5) * 3) / 20);
+    const toLoud = this.audioOutput === 1;
+    const out = toLoud ? this.loudspeaker : this.audio.speaker;
+    if (toLoud && this.loudspeakerStartUs < 0) this.loudspeakerStartUs = this.sched.nowUs;
+    if (!toLoud && this.audio.speakerStartUs < 0) this.audio.speakerStartUs = this.sched.nowUs;
+    for (let i = 0; i < samples; i++) out.push(Math.max(-32768, Math.min(32767, Math.round(v[i] * gain))));
+  }
+
+  /** Closes every socket and stops timers and audio (reboot, power cut, crash under a boot ROM). */
+  teardown(): void {
+    for (const s of this.udp.values()) s.close();
+    for (const c of this.tcp.values()) c.close();
+    for (const l of this.listeners.values()) l.close();
+    this.udp.clear(); this.tcp.clear(); this.listeners.clear();
+    if (this.tickHandle) this.sched.cancel(this.tickHandle);
+    if (this.audioHandle) this.sched.cancel(this.audioHandle);
+    this.tickHandle = null; this.audioHandle = null; this.audio.running = false;
+    this.audioOutput = 0; this.volumeStep[0] = 5; this.volumeStep[1] = 5;
+  }
+
+  /** Power cut: everything stops at once, no further events; `crash` is set so nothing is delivered. */
+  powerOff(): void {
+    this.teardown();
+    this.crash = 'power off';
+  }
+
   reboot(): void {
+    if (this.opts.bootRom) { this.teardown(); this.crash = 'rebooting'; this.opts.bootRom.reset('request', 'reboot requested'); return; }
     for (const s of this.udp.values()) s.close();
     for (const c of this.tcp.values()) c.close();
     for (const l of this.listeners.values()) l.close();

@@ -16,6 +16,14 @@ export interface LoginHost {
   close(): void;
 }
 
+/**
+ * Virtual time the login server spends on one request: scrypt (N = 16384, r = 8) dominates REGISTER and LOGIN;
+ * measured at 60–250 ms per hash on this class of machine (docs/netlab.md), so the model charges 100 ms per
+ * request that hashes a password and 1 ms for anything else. Requests are served one at a time, in order.
+ */
+export const LOGIN_SERVICE_US = 100_000;
+export const OTHER_SERVICE_US = 1_000;
+
 export function startLoginServer(host: SimHost, port: number, sched: Scheduler, rng: Rng, dbPath = ':memory:'): LoginHost {
   const keyRng = rng.split('login-server-key');
   const priv = new Uint8Array(32);
@@ -26,15 +34,21 @@ export function startLoginServer(host: SimHost, port: number, sched: Scheduler, 
     nowMs: () => Math.floor(sched.nowUs / 1000),
   });
   const service = new LoginService({ store, staticPrivateKey: priv, nowMs: () => sched.nowUs / 1000 });
+  // One request at a time (scrypt is CPU-bound): each waits for the previous one, then for its own service time.
+  let busyUntilUs = 0;
   const listener = host.tcpListen(port, (conn) => {
     const dec = new FrameDecoder();
     const peer = ipToString(conn.remoteIp);
     conn.setHandlers({
       onData(data) {
         for (const body of dec.push(data)) {
+          const before = service.stats;
           const resp = service.handleFrame(body, peer);
-          if (resp === null) { conn.close(); return; }
-          conn.send(encodeFrame(resp));
+          const after = service.stats;
+          const hashed = after.login + after.register > before.login + before.register;
+          busyUntilUs = Math.max(busyUntilUs, sched.nowUs) + (hashed ? LOGIN_SERVICE_US : OTHER_SERVICE_US);
+          sched.at(busyUntilUs, () => { if (resp === null) conn.close(); else conn.send(encodeFrame(resp)); });
+          if (resp === null) return;
         }
         if (dec.oversize) conn.close();
       },

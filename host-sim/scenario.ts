@@ -13,6 +13,8 @@ import { KEY, multiTapKeys } from './keypad.js';
 import { alignedSnr, writeWav } from './audio-io.js';
 import { ilbcRoundTrip } from './codec-ref.js';
 import type { FwEvent } from './firmware.js';
+import { callQuality, type CallQuality } from './emodel.js';
+import { capturePcap } from './pcap.js';
 
 export const SCENARIOS = ['default', 'firewall', 'wrong-password'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -28,6 +30,13 @@ export interface ScenarioOpts {
   codec?: (typeof CODECS)[number];
   outDir: string;
   verbose?: boolean;
+  /** Write a libpcap capture of every packet of the run to this file (host-sim/pcap.ts). */
+  pcap?: string;
+  /**
+   * (Issue #6.) A LAN-like world: no core delay between sites and 0.3 ms access links with 0–0.2 ms jitter
+   * (default: the 50 ms round trip of the default world).
+   */
+  lan?: boolean;
 }
 
 const RATE = 8000;
@@ -45,6 +54,11 @@ export interface PhoneReport {
   media?: {
     path: string; packetsSent: number; packetsReceived: number; lost: number; late: number; duplicates: number;
     bytesSent: number; bytesReceived: number; bandwidthSentBps: number; concealed10ms: number;
+    /** (Issue #6.) The receiving jitter buffer at the end of the call (firmware/media/jitter-stats.ts). */
+    jitter?: {
+      delayMs: number; targetMs: number; maxDelayMs: number; lateLoss: number; concealment: number;
+      accelRate: number; decelRate: number; expandEvents: number; driftPpm: number; burstR: number;
+    };
   };
   crash?: string;
 }
@@ -67,15 +81,24 @@ export interface CallReport {
     /** SNR of the speaker against the codec alone (mic → our encoder → our decoder, offline): what the network and
      * jitter buffer changed. 99 = identical. */
     snrVsCodecDb?: number;
+    /** (Issue #6.) Mouth-to-ear measured with a click injected into alice's microphone after the speech and
+     * detected on bob's speaker: capture → speaker time, including audio blocks, packetization, network,
+     * jitter buffer and decoder. */
+    mouthToEarClickMs?: number;
   };
+  /** (Issue #6.) ITU-T G.107 E-model of the alice → bob direction (host-sim/emodel.ts): Ta = the click's
+   * mouth-to-ear delay, the codec's Ie/Bpl, Ppl = bob's concealment, BurstR from his loss pattern. */
+  quality?: CallQuality & { codec: string };
   network: Record<string, number>;
 }
 
 export function runScenario(o: ScenarioOpts): CallReport {
-  const w = new World({ seed: o.seed, verbose: o.verbose });
+  const w = new World({ seed: o.seed, verbose: o.verbose, ...(o.lan ? { coreDelayUs: 0, accessLink: { delayUs: 300, jitterUs: 200, loss: 0 } } : {}) });
+  const stopCapture = o.pcap ? capturePcap(w.net, o.pcap) : null;
   try {
     return run(w, o);
   } finally {
+    stopCapture?.();
     w.close();
   }
 }
@@ -119,7 +142,7 @@ function run(w: World, o: ScenarioOpts): CallReport {
         w.sched.after(inputDurUs + 500_000, () => alice.hook(false));
       }
     });
-    alice.audio.mic.set(o.input);
+    alice.audio.mic.set(withClick(o.input));
     // alice types "bob" on the keypad and presses the dial key.
     w.sched.after(500_000, () => {
       const t = w.typeKeys(alice, multiTapKeys('bob'));
@@ -180,11 +203,21 @@ function run(w: World, o: ScenarioOpts): CallReport {
       input: o.inputName, micWav, speakerWav: spkWav, snrDb: snr.snrDb, delayMs: ms((snr.delaySamples / RATE) * 1e6),
       mouthToEarMs: ms(m2e), comparedSamples: snr.compared, rateHz: RATE,
     };
+    const click = clickMouthToEarUs(mic, spk, micStartUs(w), bob.audio.speakerStartUs, o.input.length);
+    if (click !== null) report.audio.mouthToEarClickMs = ms(click);
     const negotiated = answered?.kv.codec ?? o.codec;
     if (negotiated === 'ilbc20' || negotiated === 'ilbc30') {
       const ref = ilbcRoundTrip(mic, negotiated === 'ilbc20' ? 20 : 30);
       if (ref) report.audio.snrVsCodecDb = alignedSnr(ref, spk, RATE).snrDb;
     }
+  }
+  const bobJitter = report.phones.bob?.media?.jitter;
+  if (report.audio && bobJitter) {
+    const codec = answered?.kv.codec ?? o.codec ?? 'pcmu';
+    report.quality = {
+      codec,
+      ...callQuality({ mouthToEarMs: report.audio.mouthToEarClickMs ?? report.audio.mouthToEarMs, codec, pplPct: bobJitter.concealment * 100, burstR: bobJitter.burstR }),
+    };
   }
   const crashes = phones.concat(['sn1', 'sn2', 'sn3']).filter((n) => w.node(n).crash);
   if (crashes.length) failure = `crash: ${crashes.map((n) => `${n} (${w.node(n).crash})`).join(', ')}`;
@@ -201,6 +234,31 @@ function micStartUs(w: World): number {
   // Blocks arrive every 10 ms from audio start; the block delivered at t holds sound from t − 10 ms.
   const audioStart = a.timeUs;
   return audioStart; // mic.start() and audio start happen at the answer event; first sample spans [t, t+10ms)
+}
+
+/** The click: 2 ms of a ±20000 square wave at 1 kHz, 300 ms after the speech (in the 500 ms before hang-up). */
+const CLICK_GAP = 0.3 * RATE;
+const CLICK = Int16Array.from({ length: 16 }, (_, i) => ((i >> 2) & 1 ? -20000 : 20000));
+
+/** alice's microphone signal: the input, 300 ms of silence, the click. */
+function withClick(input: Int16Array): Int16Array {
+  const out = new Int16Array(input.length + CLICK_GAP + CLICK.length);
+  out.set(input);
+  out.set(CLICK, input.length + CLICK_GAP);
+  return out;
+}
+
+/**
+ * Mouth-to-ear from the click: its capture time at alice (mic sample index / rate after audio start) to the
+ * first speaker sample at bob, after that time, louder than a quarter of the click. µs, or null if not found.
+ */
+function clickMouthToEarUs(mic: Int16Array, spk: Int16Array, micStartUs: number, spkStartUs: number, inputLen: number): number | null {
+  const k = inputLen + CLICK_GAP;
+  if (mic.length < k + CLICK.length || mic[k] !== CLICK[0] || spkStartUs < 0) return null;
+  const clickUs = micStartUs + (k / RATE) * 1e6;
+  const from = Math.max(0, Math.ceil(((clickUs - spkStartUs) / 1e6) * RATE));
+  for (let i = from; i < spk.length; i++) if (Math.abs(spk[i]) > 5000) return spkStartUs + (i / RATE) * 1e6 - clickUs;
+  return null;
 }
 
 function phoneReport(w: World, n: string, bootUs: number): PhoneReport {
@@ -226,6 +284,13 @@ function phoneReport(w: World, n: string, bootUs: number): PhoneReport {
       duplicates: +end.kv.dup, bytesSent: +end.kv.bytesSent, bytesReceived: +end.kv.bytesRecv,
       bandwidthSentBps: durS > 0 ? Math.round(+end.kv.bytesSent / durS) : 0, concealed10ms: +end.kv.concealed10ms,
     };
+    if (end.kv.jbTargetMs !== undefined) {
+      r.media.jitter = {
+        delayMs: +end.kv.jbDelayMs, targetMs: +end.kv.jbTargetMs, maxDelayMs: +end.kv.jbMaxDelayMs, lateLoss: +end.kv.lateLoss,
+        concealment: +end.kv.concealment, accelRate: +end.kv.accelRate, decelRate: +end.kv.decelRate,
+        expandEvents: +end.kv.expandEvents, driftPpm: +end.kv.driftPpm, burstR: +end.kv.burstR,
+      };
+    }
   }
   if (node.crash) r.crash = node.crash;
   return r;
@@ -244,7 +309,9 @@ export function summary(r: CallReport): string {
   if (r.path) L.push(`  media   path ${r.path}; alice→bob ${r.media!.aliceToBobBytes} B, bob→alice ${r.media!.bobToAliceBytes} B over ${(r.media!.durationMs / 1000).toFixed(1)} s`);
   for (const [n, p] of Object.entries(r.phones)) if (p.media) L.push(`  ${n.padEnd(6)} sent ${p.media.packetsSent} pkts, received ${p.media.packetsReceived}, lost ${p.media.lost}, late ${p.media.late}`);
   if (r.audio) L.push(`  audio   SNR ${r.audio.snrDb} dB (bob's speaker vs alice's mic)` +
-    (r.audio.snrVsCodecDb !== undefined ? `, ${r.audio.snrVsCodecDb} dB vs the codec alone` : '') + `, mouth-to-ear ${r.audio.mouthToEarMs} ms`);
+    (r.audio.snrVsCodecDb !== undefined ? `, ${r.audio.snrVsCodecDb} dB vs the codec alone` : '') + `, mouth-to-ear ${r.audio.mouthToEarMs} ms` +
+    (r.audio.mouthToEarClickMs !== undefined ? ` (click: ${r.audio.mouthToEarClickMs} ms)` : ''));
+  if (r.quality) L.push(`  quality E-model R ${r.quality.R}, MOS ${r.quality.mos} (${r.quality.codec}: Ie ${r.quality.Ie}, Bpl ${r.quality.Bpl}; Ta ${r.quality.Ta} ms, Ppl ${r.quality.Ppl} %, BurstR ${r.quality.BurstR})`);
   if (r.audio) L.push(`  wrote   ${r.audio.micWav}, ${r.audio.speakerWav}`);
   return L.join('\n');
 }

@@ -10,8 +10,9 @@ import { codecName } from "../lib/config";
 import { PresenceRecord } from "../wire/record";
 import {
   BYE_BUSY, BYE_DECLINED, BYE_NO_CODEC, BYE_NORMAL, BYE_UNREACHABLE, FLAG_PUBLIC, FLAG_UDP_OK,
-  MSG_ANSWER, MSG_BYE, MSG_INVITE, MSG_RINGING, MSG_ROUTE, USER_MAX,
+  MSG_ANSWER, MSG_BYE, MSG_INVITE, MSG_RINGING, MSG_ROUTE, USER_MAX, MSG_CALL_ATTACH, MSG_PATH_DOWN,
 } from "../wire/types";
+import { pathDirectLost, pathStart, pathStop } from "../nat/path";
 import { punch, punchAddCandidate, punchReset, punchStart, MAX_CANDIDATES } from "../nat/punch";
 import { media, mediaStart, mediaStatsText, mediaStop } from "../media/session";
 import { codecSupported } from "../media/codec";
@@ -52,6 +53,8 @@ export class Call {
   peer: PresenceRecord = new PresenceRecord();
   /** Direct signaling connection, or null when signaling goes through the supernodes. */
   sig: Conn | null = null;
+  /** A direct TCP connection that can carry media when UDP cannot (direct-tcp): `sig`, or one we attached. */
+  mediaConn: Conn | null = null;
   searchTxid: u32 = 0;
   pt: u8 = 0;
   deadlineUs: i64 = NEVER;
@@ -102,7 +105,7 @@ export function callOnSearchResult(r: ByteReader, now: i64): void {
   call.callId = node.prngCall.next() | 1;
   punchReset();
   punch.callId = call.callId;
-  if ((call.peer.flags & FLAG_PUBLIC) != 0 && call.peer.tcpPort > 0) {
+  if ((call.peer.flags & FLAG_PUBLIC) != 0 && call.peer.tcpPort > 0 && !client.tcpRestricted) {
     // The callee accepts inbound TCP: signal end to end (as Skype did between public hosts).
     const c = connOpen(ROLE_CALL, call.peer.reflexIp, call.peer.tcpPort, now);
     if (c !== null) {
@@ -171,14 +174,16 @@ function sendSignal(): void {
 }
 
 export function callOnConnected(c: Conn, now: i64): void {
-  if (c === call.sig && call.state == CALL_CONNECTING) {
-    call.state = CALL_CALLING;
-    call.deadlineUs = now + INVITE_TIMEOUT_US;
+  if (c === call.sig) {
+    call.mediaConn = c;
+    if (call.state == CALL_CONNECTING) { call.state = CALL_CALLING; call.deadlineUs = now + INVITE_TIMEOUT_US; }
   }
+  if (c === call.mediaConn) media.tcpConn = c;
 }
 
 /** The direct connection failed or closed. Before the call is up, fall back to routing via the SNs. */
 export function callOnConnClosed(c: Conn, now: i64): void {
+  if (c === call.mediaConn) { call.mediaConn = null; media.tcpConn = null; }
   if (c !== call.sig) return;
   call.sig = null;
   if (call.state == CALL_CONNECTING || (call.state == CALL_CALLING && call.isCaller)) {
@@ -201,8 +206,17 @@ export function callOnSignal(c: Conn | null, from: string, type: u8, r: ByteRead
   if (type == MSG_INVITE) { onInvite(c, r, now); return; }
   const callId = r.u32();
   if (!r.ok) { stats.malformed++; return; }
-  if (callId != call.callId || call.state == CALL_IDLE) { stats.unexpected++; return; }
+  if (callId != call.callId || call.state == CALL_IDLE) { stats.unexpected++; if (type == MSG_CALL_ATTACH && c !== null) connClose(c); return; }
   if (c === null && from != call.peerUser) { stats.unexpected++; return; }
+  if (type == MSG_CALL_ATTACH) {
+    if (c === null || call.mediaConn !== null) { stats.unexpected++; return; }
+    c.user = call.peerUser;
+    call.mediaConn = c;
+    media.tcpConn = c;
+    event("call.attach", "callId=" + callId.toString());
+    return;
+  }
+  if (type == MSG_PATH_DOWN) { pathDirectLost(now, "peer"); return; }
   if (type == MSG_RINGING) {
     const flags = readCandidates(r);
     if (!r.ok) { stats.malformed++; return; }
@@ -265,7 +279,22 @@ function onInvite(c: Conn | null, r: ByteReader, now: i64): void {
   sendSignal();
   punch.callId = callId;
   if (client.udpOk && (flags & FLAG_UDP_OK) != 0) punchStart(callId, now);
+  if (c !== null) call.mediaConn = c;
+  else if ((!client.udpOk || (flags & FLAG_UDP_OK) == 0) && (flags & FLAG_PUBLIC) != 0 && punch.candCount > 0 && !client.tcpRestricted) attach(now);
   uiRefresh();
+}
+
+/**
+ * UDP is out, but the caller accepts inbound TCP: open a TCP connection back to it for the media (as a
+ * firewalled Skype client reached a public peer), so the call needs no relay.
+ */
+function attach(now: i64): void {
+  const c = connOpen(ROLE_CALL, punch.candIp[0], punch.candPort[0], now);
+  if (c === null) return;
+  c.user = call.peerUser;
+  call.mediaConn = c;
+  txBegin(MSG_CALL_ATTACH).u32(call.callId);
+  connSend(c);
 }
 
 /** The user answers the ringing call (off-hook). */
@@ -293,6 +322,9 @@ function activate(pt: u8, now: i64): void {
   call.deadlineUs = NEVER;
   event("call.answered", "ms=" + ((now - call.dialUs) / 1000).toString() + " codec=" + codecName(<i32>pt));
   mediaStart(pt, call.callId, call.peerUser, call.peerFlags, now);
+  const mc = call.mediaConn;
+  if (mc !== null && mc.connected) media.tcpConn = mc;
+  pathStart(call.callId, now);
   uiRefresh();
 }
 
@@ -318,8 +350,13 @@ function end(result: string, now: i64, local: bool, reason: u8): void {
   if (wasActive) kv += " durationMs=" + ((now - call.answerUs) / 1000).toString() + " " + mediaStatsText();
   event("call.ended", kv);
   mediaStop();
+  media.tcpConn = null;
+  pathStop();
   punchReset();
   const s = call.sig;
+  const mc = call.mediaConn;
+  if (mc !== null && mc !== s) connClose(mc);
+  call.mediaConn = null;
   if (s !== null) { connClose(s); call.sig = null; }
   call.state = CALL_IDLE;
   call.callId = 0;
@@ -343,6 +380,14 @@ export function callTick(now: i64): void {
   } else if (st == CALL_CALLING) hangup(BYE_UNREACHABLE, "no-answer", now);
   else if (st == CALL_RINGBACK) hangup(BYE_NORMAL, "no-answer", now);
   else if (st == CALL_INCOMING) hangup(BYE_DECLINED, "missed", now);
+}
+
+/** Tells the peer its direct packets stopped reaching us (nat/path.ts), over the signaling path. */
+export function callSendPathDown(): void {
+  if (call.state != CALL_ACTIVE) return;
+  const w = beginSignal(MSG_PATH_DOWN);
+  w.u32(call.callId);
+  sendSignal();
 }
 
 /** Seconds since answer, for the LCD. */

@@ -13,6 +13,11 @@ import { ipParse } from "./addr";
  *   server=1.2.3.9:33000    login server endpoint (reached through a supernode)
  *   serverKey=<64 hex>      login server's X25519 public key
  *   codecs=ilbc30,ilbc20,pcmu,pcma   offer, in preference order (this is the default)
+ *   snMaxClients=1000       supernode role: clients accepted at once (more are sent elsewhere)
+ *   snMaxRelays=200         supernode role: calls relayed at once (the relay quota)
+ *   snMinUptimeS=0          supernode election (overlay/supernode.ts): 0 = take the role at boot when the
+ *                           address is public; > 0 = only after this many seconds up, once NAT discovery
+ *                           shows the node publicly reachable, and while it has spare capacity
  *
  * Unknown keys and malformed values are counted in `errors` and reported on the console; the
  * phone keeps the defaults for them rather than refusing to boot.
@@ -33,6 +38,11 @@ export class Config {
   /** RTP payload type numbers in preference order (0 PCMU, 8 PCMA, 97 iLBC 30 ms, 98 iLBC 20 ms). */
   codecs: StaticArray<u8> = new StaticArray<u8>(8);
   codecCount: i32 = 0;
+  /** Supernode role: most clients accepted at once (more get MSG_BUSY) and most calls relayed at once. */
+  snMaxClients: i32 = 1000;
+  snMaxRelays: i32 = 200;
+  /** Supernode election: seconds up before a node may take the role (0: at boot, by address alone). */
+  snMinUptimeS: i32 = 0;
   errors: i32 = 0;
   firstError: string = "";
 
@@ -77,6 +87,11 @@ export class Config {
     } else if (k == "serverKey") {
       if (!hexDecode(v, this.serverKey)) this.fail("bad serverKey"); else this.hasServerKey = true;
     } else if (k == "codecs") this.parseCodecs(v);
+    else if (k == "snMaxClients" || k == "snMaxRelays" || k == "snMinUptimeS") {
+      const n = I32.parseInt(v);
+      if (v.length == 0 || v.length > 6 || n < 0 || n.toString() != v) this.fail("bad " + k);
+      else if (k == "snMaxClients") this.snMaxClients = n; else if (k == "snMaxRelays") this.snMaxRelays = n; else this.snMinUptimeS = n;
+    }
     else this.fail("unknown key: " + k);
   }
 

@@ -70,3 +70,80 @@ export function codecConceal(pt: u8, out: usize, cap: i32): i32 {
   if ((pt == PT_ILBC20 || pt == PT_ILBC30) && cap >= codecFrameSamples(pt)) return decoder(pt).decodePlc(out);
   return -1;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Decoder interface of the jitter buffer (issue #6). One preallocated instance per payload type; the
+// jitter buffer calls decode() for every packet it plays and conceal() for every frame it must invent.
+// A codec with its own packet-loss concealment (iLBC, RFC 3951 §4.5, IlbcDecoder.decodePlc through
+// codecConceal) returns its frame there; one without (G.711) returns 0 and the buffer runs its generic
+// concealment (firmware/media/plc.ts, ITU-T G.711 Appendix I style). A new codec = its cases in the
+// functions above (codecConceal if it has a PLC) + one instance in codecDecoderFor().
+
+/** Largest frame any decoder may return, samples (60 ms at 16 kHz). */
+export const DECODER_FRAME_MAX: i32 = 960;
+
+export class MediaDecoder {
+  /** Samples per decoded frame at `rateHz` (the size of a conceal() frame). */
+  frameSamples: i32 = 160;
+  rateHz: i32 = 8000;
+
+  /** Samples a payload of `len` bytes decodes to (0 if the length is impossible for this codec). */
+  samplesFor(len: i32): i32 { return 0; }
+
+  /** Decodes one payload into `out` (room for `cap` samples). Returns samples written, or < 0 on error
+   *  (the buffer then conceals that frame). Must not trap on any input. */
+  decode(payload: usize, len: i32, out: usize, cap: i32): i32 { return -1; }
+
+  /** The codec's own concealment of one lost frame into `out` (room for `cap`): samples written, or 0
+   *  when the codec has no PLC (the generic one is used). */
+  conceal(out: usize, cap: i32): i32 { return 0; }
+
+  /** True when conceal() produces audio (the buffer then skips its generic PLC and merge cross-fade:
+   *  the codec smooths its first good frame after a loss itself). */
+  hasPlc(): bool { return false; }
+
+  /** Start of a new stream (new SSRC or timestamp jump). */
+  reset(): void {}
+}
+
+/** The decoder of one payload type, over the dispatch functions above. */
+export class PtDecoder extends MediaDecoder {
+  constructor(public pt: u8) {
+    super();
+    this.frameSamples = codecFrameSamples(pt);
+    this.rateHz = codecRateHz(pt);
+  }
+
+  samplesFor(len: i32): i32 {
+    const pt = this.pt;
+    if (pt == PT_PCMU || pt == PT_PCMA) return len > 0 && len <= DECODER_FRAME_MAX ? len : 0;
+    if (pt == PT_ILBC20) return len == ILBC_20MS_BYTES ? 160 : 0;
+    if (pt == PT_ILBC30) return len == ILBC_30MS_BYTES ? 240 : 0;
+    return 0;
+  }
+
+  decode(payload: usize, len: i32, out: usize, cap: i32): i32 { return codecDecode(this.pt, payload, len, out, cap); }
+
+  conceal(out: usize, cap: i32): i32 {
+    const n = codecConceal(this.pt, out, cap);
+    return n > 0 ? n : 0;
+  }
+
+  hasPlc(): bool { return this.pt == PT_ILBC20 || this.pt == PT_ILBC30; }
+
+  reset(): void { if (this.hasPlc()) decoder(this.pt).reset(); }
+}
+
+const decoderPcmu = new PtDecoder(PT_PCMU);
+const decoderPcma = new PtDecoder(PT_PCMA);
+const decoderIlbc20 = new PtDecoder(PT_ILBC20);
+const decoderIlbc30 = new PtDecoder(PT_ILBC30);
+
+/** The (preallocated) decoder for a payload type, or null when we cannot decode it. */
+export function codecDecoderFor(pt: u8): MediaDecoder | null {
+  if (pt == PT_PCMU) return decoderPcmu;
+  if (pt == PT_PCMA) return decoderPcma;
+  if (pt == PT_ILBC20) return decoderIlbc20;
+  if (pt == PT_ILBC30) return decoderIlbc30;
+  return null;
+}

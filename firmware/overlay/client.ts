@@ -11,12 +11,13 @@ import { storageRead, storageWrite } from "../../hal/storage";
 import { KEY_ACCOUNT } from "../lib/keys";
 import {
   FLAG_PUBLIC, FLAG_UDP_OK, MSG_HELLO, MSG_HELLO_ACK, MSG_KEEPALIVE, MSG_LOGIN, MSG_LOGIN_RESP, MSG_PROBE,
-  MSG_PUBLISH, MSG_ROUTE, MSG_SEARCH, MSG_SEARCH_RESP, MSG_RELAYED, PRESENCE_ONLINE, USER_MAX,
+  MSG_PUBLISH, MSG_ROUTE, MSG_SEARCH, MSG_SEARCH_RESP, MSG_RELAYED, PRESENCE_ONLINE, USER_MAX, MSG_BUSY, MSG_RELAY_REFUSED,
 } from "../wire/types";
 import { callOnRouted, callOnSearchResult } from "../call/call";
 import { mediaOnRelayed } from "../media/session";
 import { uiRefresh } from "../ui/phone-ui";
 import { natDiscoveryStart, natDiscoveryTick } from "../nat/discovery";
+import { hostCache, hostCacheBoot } from "./host-cache";
 
 /**
  * The ordinary-node (SC) side of the overlay: find a supernode, log in through it, stay online.
@@ -37,6 +38,12 @@ export const SC_REFUSED: i32 = 7;
 
 const PROBE_INTERVAL_US: i64 = 400_000;
 const PROBE_GIVE_UP_US: i64 = 1_200_000;
+/** How long the host-cache entries alone are probed before the bootstrap supernodes are tried too. */
+const HC_PHASE_US: i64 = 800_000;
+/** Host-cache entries probed per login attempt (the best ones: longest uptime, then lowest RTT). */
+const HC_PROBE_N: i32 = 8;
+/** Host cache saved to flash at most this often while it changes. */
+const HC_SAVE_US: i64 = 30_000_000;
 const CONNECT_TIMEOUT_US: i64 = 4_000_000;
 const REQUEST_TIMEOUT_US: i64 = 10_000_000;
 const RETRY_US: i64 = 3_000_000;
@@ -66,12 +73,24 @@ export class Client {
   udpKeepaliveUs: i64 = NEVER;
   tcpKeepaliveUs: i64 = NEVER;
   failReason: string = "";
+  /** Where our relayed media goes over UDP: our SN, or another one when ours refuses (relay quota). */
+  relayIp: u32 = 0;
+  relayPort: i32 = 0;
+  /** When to add the web-port (443/80) attempts while connecting over TCP. */
+  webPortsUs: i64 = NEVER;
+  /** Our SN was reachable only on port 443/80: other outbound TCP (to a peer's port) is probably blocked. */
+  tcpRestricted: bool = false;
   /** Supernodes that answered this round's probes, fastest first, with their RTT (µs). */
   respIp: Array<u32> = new Array<u32>();
   respPort: Array<i32> = new Array<i32>();
   respRttUs: Array<i64> = new Array<i64>();
-  /** Supernodes learnt from HELLO_ACK (host cache exchange), as "ip:port" strings for the console. */
+  /** The host cache as text for the console (`hc`), best first; refreshed when it changes (host-cache.ts). */
   hostCache: Array<string> = new Array<string>();
+  /** 0: probing host-cache entries; 1: probing the bootstrap supernodes. */
+  probePhase: i32 = 1;
+  probeIp: Array<u32> = new Array<u32>();
+  probePort: Array<i32> = new Array<i32>();
+  hcSaveUs: i64 = NEVER;
 }
 
 export const client = new Client();
@@ -80,7 +99,9 @@ export function clientStart(now: i64): void {
   if (node.cfg.user.length == 0) return;
   client.registered = loadRegistered();
   client.loginStartUs = now;
-  event("login.start", "user=" + node.cfg.user);
+  hostCacheBoot();
+  client.hostCache = hostCache.texts();
+  event("login.start", "user=" + node.cfg.user + " hc=" + hostCache.size.toString());
   startProbing(now);
 }
 
@@ -89,12 +110,30 @@ function startProbing(now: i64): void {
   client.udpOk = false;
   client.probeNonce = node.prngOverlay.next();
   client.respIp.length = 0; client.respPort.length = 0; client.respRttUs.length = 0;
-  client.deadlineUs = now + PROBE_GIVE_UP_US;
+  // skype-facts.md §Login: the host cache first, the bootstrap supernodes only when no entry answers.
+  client.probeIp.length = 0; client.probePort.length = 0;
+  const order = hostCache.best(HC_PROBE_N + 1);
+  for (let j = 0; j < order.length && client.probeIp.length < HC_PROBE_N; j++) {
+    const ip = hostCache.ip[order[j]], port = hostCache.port[order[j]];
+    if (ip == node.localIp && port == node.port) continue;
+    client.probeIp.push(ip); client.probePort.push(port);
+  }
+  client.probePhase = client.probeIp.length > 0 ? 0 : 1;
+  client.deadlineUs = now + (client.probePhase == 0 ? HC_PHASE_US : PROBE_GIVE_UP_US);
   sendProbes(now);
   uiRefresh();
 }
 
 function sendProbes(now: i64): void {
+  if (client.probePhase == 0) {
+    for (let i = 0; i < client.probeIp.length; i++) {
+      txBegin(MSG_PROBE).u32(client.probeNonce);
+      txSendUdp(node.udpSock, client.probeIp[i], client.probePort[i]);
+    }
+    client.probeSentUs = now;
+    client.nextProbeUs = now + PROBE_INTERVAL_US;
+    return;
+  }
   const cfg = node.cfg;
   for (let i = 0; i < cfg.bootstrapCount; i++) {
     if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
@@ -105,11 +144,16 @@ function sendProbes(now: i64): void {
   client.nextProbeUs = now + PROBE_INTERVAL_US;
 }
 
-/** PROBE_ACK: [nonce u32][observedIp u32][observedPort u16]. The first answer picks our SN. */
+/**
+ * PROBE_ACK: [nonce u32][observedIp u32][observedPort u16] and, from issue #5 supernodes, [uptimeS u32]. The
+ * first answer picks our SN; every answer refreshes the responder's host-cache entry (RTT, uptime).
+ */
 export function clientOnProbeAck(srcIp: u32, srcPort: i32, r: ByteReader, now: i64): void {
   const nonce = r.u32(); const ip = r.u32(); const port = <i32>r.u16();
   if (!r.ok) { stats.malformed++; return; }
   if (nonce != client.probeNonce) { stats.unexpected++; return; }
+  const uptimeS: u32 = r.remaining() >= 4 ? r.u32() : 0;
+  hostCache.note(srcIp, srcPort, <u32>(now / 1_000_000), <i32>((now - client.probeSentUs) / 1000), uptimeS);
   if (client.respIp.length < 16 && !(client.respIp.includes(srcIp) && client.respPort.includes(srcPort))) {
     client.respIp.push(srcIp); client.respPort.push(srcPort); client.respRttUs.push(now - client.probeSentUs);
   }
@@ -130,7 +174,12 @@ function connectTo(ip: u32, port: i32, now: i64): void {
   if (c !== null) client.candidates.push(c);
 }
 
-/** No UDP answer: UDP is blocked (or every SN is down). Try TCP to every bootstrap SN at once. */
+/**
+ * No UDP answer: UDP is blocked (or every SN is down). Skype then tried TCP to the same nodes and after that
+ * ports 80 and 443, one after another (30–35 s behind a UDP-blocking firewall). We try every bootstrap SN's
+ * own port at once, and 1 s later (if none has connected) their ports 443 and 80, keeping the first connection
+ * that opens. Reaching the SN only on a web port tells us outbound TCP is restricted (`tcpRestricted`).
+ */
 function udpGiveUp(now: i64): void {
   client.udpOk = false;
   client.isPublic = false;
@@ -144,6 +193,29 @@ function udpGiveUp(now: i64): void {
     const c = connOpen(ROLE_SC_SN, cfg.bootstrapIp[i], cfg.bootstrapPort[i], now);
     if (c !== null) client.candidates.push(c);
   }
+  // The best host-cache entries too: they may be up when every bootstrap supernode is down.
+  for (let i = 0; i < client.probeIp.length; i++) {
+    let isBoot = false;
+    for (let k = 0; k < cfg.bootstrapCount; k++) if (cfg.bootstrapIp[k] == client.probeIp[i] && cfg.bootstrapPort[k] == client.probePort[i]) isBoot = true;
+    if (isBoot) continue;
+    const c = connOpen(ROLE_SC_SN, client.probeIp[i], client.probePort[i], now);
+    if (c !== null) client.candidates.push(c);
+  }
+  client.webPortsUs = now + WEB_PORTS_AFTER_US;
+}
+
+const WEB_PORTS_AFTER_US: i64 = 1_000_000;
+
+function tryWebPorts(now: i64): void {
+  client.webPortsUs = NEVER;
+  const cfg = node.cfg;
+  for (let i = 0; i < cfg.bootstrapCount; i++) {
+    if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
+    for (let k = 0; k < 2; k++) {
+      const c = connOpen(ROLE_SC_SN, cfg.bootstrapIp[i], k == 0 ? 443 : 80, now);
+      if (c !== null) client.candidates.push(c);
+    }
+  }
 }
 
 export function clientOnConnected(c: Conn, now: i64): void {
@@ -154,9 +226,11 @@ export function clientOnConnected(c: Conn, now: i64): void {
     if (o !== c) connClose(o);
   }
   client.candidates.length = 0;
+  client.webPortsUs = NEVER;
+  client.tcpRestricted = !client.udpOk && (c.port == 443 || c.port == 80);
   client.sn = c;
   client.snIp = c.ip; client.snPort = c.port;
-  event("sn.connected", "sn=" + endpointToString(c.ip, c.port) + " via=" + (client.udpOk ? "udp-probe" : "tcp"));
+  event("sn.connected", "sn=" + endpointToString(c.ip, c.port) + " via=" + (client.udpOk ? "udp-probe" : client.tcpRestricted ? "tcp-web-port" : "tcp"));
   let flags: u8 = 0;
   if (client.udpOk) flags |= FLAG_UDP_OK;
   if (client.isPublic) flags |= FLAG_PUBLIC;
@@ -196,6 +270,8 @@ export function clientOnFrame(c: Conn, type: u8, r: ByteReader, now: i64): void 
     if (to != node.cfg.user) { stats.unexpected++; return; }
     callOnRouted(from, r, now);
   } else if (type == MSG_RELAYED) mediaOnRelayed(r, now);
+  else if (type == MSG_RELAY_REFUSED) clientOnRelayRefused(c.ip, c.port, r, now);
+  else if (type == MSG_BUSY) onBusy(c, now);
   else stats.unexpected++;
 }
 
@@ -203,11 +279,14 @@ export function clientOnFrame(c: Conn, type: u8, r: ByteReader, now: i64): void 
 function onHelloAck(r: ByteReader, now: i64): void {
   r.u32(); r.u16();
   const n = <i32>r.u8();
-  client.hostCache.length = 0;
+  const nowS = <u32>(now / 1_000_000);
   for (let i = 0; i < n && r.ok; i++) {
     const ip = r.u32(); const port = <i32>r.u16();
-    if (r.ok && client.hostCache.length < 200) client.hostCache.push(endpointToString(ip, port));
+    if (r.ok && !(ip == node.localIp && port == node.port)) hostCache.note(ip, port, nowS, -1, 0);
   }
+  // Our SN itself, unless we reached it only on a web port (its UDP port is its own port, not 443/80).
+  if (client.snIp != 0 && !client.tcpRestricted) hostCache.note(client.snIp, client.snPort, nowS, -1, 0);
+  client.hostCache = hostCache.texts();
   if (!r.ok) { stats.malformed++; return; }
   if (client.state != SC_HELLO) return;
   if (node.cfg.register && !client.registered) sendSealed(OP_REGISTER, now);
@@ -251,9 +330,11 @@ function onLoginResp(r: ByteReader, now: i64): void {
   }
   client.state = SC_ONLINE;
   client.deadlineUs = NEVER;
+  client.relayIp = client.snIp; client.relayPort = client.snPort;
   event("login.ok", "user=" + node.cfg.user + " ms=" + ((now - client.loginStartUs) / 1000).toString() +
     " sn=" + endpointToString(client.snIp, client.snPort) + " udp=" + (client.udpOk ? "1" : "0"));
   publish(now);
+  saveHostCache(now);
   if (client.udpOk) {
     sendUdpKeepalive(now);
     startNatDiscovery(now);
@@ -281,6 +362,41 @@ export function clientOnKeepaliveAck(srcIp: u32, srcPort: i32, r: ByteReader, no
   client.reflexIp = ip; client.reflexPort = port;
   client.isPublic = ip == node.localIp && port == node.port;
   startNatDiscovery(now);
+}
+
+/** Our SN is full: connect to the next supernode that answered our probes (or start over). */
+function onBusy(c: Conn, now: i64): void {
+  event("sn.busy", "sn=" + endpointToString(c.ip, c.port));
+  connClose(c);
+  client.sn = null;
+  for (let i = 0; i < client.respIp.length; i++) {
+    if (client.respIp[i] == c.ip && client.respPort[i] == c.port) {
+      client.respIp.splice(i, 1); client.respPort.splice(i, 1); client.respRttUs.splice(i, 1);
+      break;
+    }
+  }
+  if (client.udpOk && client.respIp.length > 0) { connectTo(client.respIp[0], client.respPort[0], now); return; }
+  client.state = SC_OFF;
+  client.deadlineUs = now + RETRY_US;
+}
+
+/**
+ * RELAY_REFUSED [callId u32] from the supernode relaying our media (quota reached): relay through the next
+ * fastest supernode instead. Without UDP our only way to any supernode is our TCP connection: nothing to switch.
+ */
+export function clientOnRelayRefused(srcIp: u32, srcPort: i32, r: ByteReader, now: i64): void {
+  const callId = r.u32();
+  if (!r.ok) { stats.malformed++; return; }
+  if (srcIp != client.relayIp || srcPort != client.relayPort) return; // an old refusal
+  for (let i = 0; i < client.respIp.length; i++) {
+    const ip = client.respIp[i], port = client.respPort[i];
+    if (ip == client.relayIp && port == client.relayPort) continue;
+    if (ip == client.snIp && port == client.snPort) continue;
+    event("relay.switch", "callId=" + callId.toString() + " from=" + endpointToString(client.relayIp, client.relayPort) + " to=" + endpointToString(ip, port));
+    client.relayIp = ip; client.relayPort = port;
+    return;
+  }
+  event("relay.refused", "callId=" + callId.toString());
 }
 
 function publish(now: i64): void {
@@ -321,8 +437,17 @@ function statusText(st: u8): string {
   return "server-error";
 }
 
+/** Writes the host cache to flash (one atomic record) and holds off the next write for HC_SAVE_US. */
+function saveHostCache(now: i64): void {
+  const rc = hostCache.save();
+  client.hcSaveUs = now + HC_SAVE_US;
+  event("hc.saved", "n=" + hostCache.size.toString() + " rc=" + rc.toString());
+}
+
 export function clientDeadline(): i64 {
   let d = client.deadlineUs;
+  if (hostCache.dirty && client.state == SC_ONLINE && client.hcSaveUs < d) d = client.hcSaveUs;
+  if (client.state == SC_CONNECTING && client.webPortsUs < d) d = client.webPortsUs;
   if (client.nextProbeUs < d) d = client.nextProbeUs;
   if (client.state == SC_ONLINE) {
     if (client.udpOk && client.udpKeepaliveUs < d) d = client.udpKeepaliveUs;
@@ -335,7 +460,13 @@ export function clientTick(now: i64): void {
   if (natDiscoveryTick(now) && client.state == SC_ONLINE && client.udpOk) startNatDiscovery(now);
   const st = client.state;
   if (st == SC_PROBING) {
-    if (now >= client.deadlineUs) udpGiveUp(now);
+    if (now >= client.deadlineUs && client.probePhase == 0) {
+      // No host-cache entry answered: the bootstrap supernodes now.
+      client.probePhase = 1;
+      client.deadlineUs = now + PROBE_GIVE_UP_US;
+      event("hc.noanswer", "probed=" + client.probeIp.length.toString());
+      sendProbes(now);
+    } else if (now >= client.deadlineUs) udpGiveUp(now);
     else if (now >= client.nextProbeUs) sendProbes(now);
     return;
   }
@@ -347,6 +478,7 @@ export function clientTick(now: i64): void {
     }
     return;
   }
+  if (st == SC_CONNECTING && now >= client.webPortsUs) tryWebPorts(now);
   if (st == SC_CONNECTING || st == SC_HELLO || st == SC_REGISTERING || st == SC_LOGGING_IN) {
     if (now >= client.deadlineUs) {
       logInfo("login step timed out in state " + st.toString());
@@ -359,6 +491,7 @@ export function clientTick(now: i64): void {
     return;
   }
   if (st == SC_ONLINE) {
+    if (hostCache.dirty && now >= client.hcSaveUs) saveHostCache(now);
     if (client.udpOk && now >= client.udpKeepaliveUs) sendUdpKeepalive(now);
     if (now >= client.tcpKeepaliveUs) {
       const sn = client.sn;

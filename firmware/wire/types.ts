@@ -32,11 +32,26 @@ export const MSG_ROUTE: u8 = 0x17;
 export const MSG_SN_HELLO: u8 = 0x19;
 export const MSG_INDEX_PUT: u8 = 0x1A;
 export const MSG_INDEX_DEL: u8 = 0x1B;
+/** SN → SC: no room for another client here (HELLO refused); try another supernode. */
+export const MSG_BUSY: u8 = 0x1C;
+/** SN → SC: relay quota reached, [callId u32] not relayed; use another supernode as relay. */
+export const MSG_RELAY_REFUSED: u8 = 0x1D;
 // Call signaling (direct TCP between phones, or inside MSG_ROUTE)
 export const MSG_INVITE: u8 = 0x20;
 export const MSG_RINGING: u8 = 0x21;
 export const MSG_ANSWER: u8 = 0x22;
 export const MSG_BYE: u8 = 0x23;
+/** First frame on a TCP connection the callee opens back to a public caller, to carry media (direct-tcp). */
+export const MSG_CALL_ATTACH: u8 = 0x24;
+/** "Your direct packets stopped reaching me": both sides fall back to the relay at once. */
+export const MSG_PATH_DOWN: u8 = 0x25;
+// UDP: distributed user index among supernodes (issue #5; overlay/dht.ts)
+/** [txid u32][target u64][wantValue u8][name str8] */
+export const MSG_DHT_FIND: u8 = 0x30;
+/** [txid u32][hasRecord u8]{[record][ageS u32]}[n u8][(ip u32, port u16) × n] */
+export const MSG_DHT_FOUND: u8 = 0x31;
+/** [ageS u32][record] */
+export const MSG_DHT_STORE: u8 = 0x32;
 
 /** Largest TCP frame body accepted (bytes); a longer length field closes the connection. */
 export const FRAME_MAX: i32 = 4096;

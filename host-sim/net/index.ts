@@ -4,3 +4,4 @@ export * from './scheduler.js';
 export * from './rng.js';
 export * from './ip.js';
 export * from './network.js';
+export * from './link-models.js';

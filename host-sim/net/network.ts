@@ -131,6 +131,14 @@ export type FirewallPresetName = keyof typeof firewallPresets;
 // Options
 // ---------------------------------------------------------------------------------------------
 
+/** What a fault predicate (`Network.addFault`) sees of a packet as its sender emits it. */
+export interface FaultView {
+  proto: 'udp' | 'tcp';
+  /** Name of the sending host. */
+  from: string;
+  srcIp: number; srcPort: number; dstIp: number; dstPort: number;
+}
+
 export interface NetworkOpts {
   /** One-way core delay between different sites, µs (default 10 000). */
   coreDelayUs?: number;
@@ -195,6 +203,7 @@ const R_NAT_FILTERED = 3;
 const R_FIREWALL = 4;
 const R_LOSS = 5;
 const R_HAIRPIN = 6;
+const R_FAULT = 8;
 /** Firewall rejects an outbound SYN and answers with a RST. Counted as `firewall`. */
 const R_FIREWALL_REJECT = 7;
 
@@ -213,10 +222,12 @@ function endpointKey(ip: number, port: number): number {
 
 function mergeLink(base: Readonly<LinkParams>, p: Partial<LinkParams> | undefined): LinkParams {
   const l: LinkParams = { delayUs: base.delayUs, jitterUs: base.jitterUs, loss: base.loss };
+  if (base.model !== undefined) l.model = base.model;
   if (p) {
     if (p.delayUs !== undefined) l.delayUs = p.delayUs;
     if (p.jitterUs !== undefined) l.jitterUs = p.jitterUs;
     if (p.loss !== undefined) l.loss = p.loss;
+    if (p.model !== undefined) l.model = p.model;
   }
   if (!(l.delayUs >= 0) || !(l.jitterUs >= 0) || !(l.loss >= 0 && l.loss <= 1)) {
     throw new RangeError(`invalid link params ${JSON.stringify(l)}`);
@@ -872,6 +883,7 @@ export class Network {
     loss: 0,
     noListener: 0,
     hairpin: 0,
+    fault: 0,
   };
   readonly coreDelayUs: number;
   readonly tcpMaxLosses: number;
@@ -881,6 +893,7 @@ export class Network {
   private readonly boxesByName = new Map<string, Middlebox>();
   private nextId = 1;
   private taps: Array<(p: CapturedPacket) => void> = [];
+  private faults: Array<(p: FaultView) => boolean> = [];
   private readonly onEvent = (p: Pkt): void => this.handle(p);
   private readonly onRetransmit = (s: Seg): void => this.retransmit(s);
   private readonly onSynTimer = (ep: TcpEp): void => this.synTimer(ep);
@@ -973,6 +986,15 @@ export class Network {
     };
   }
 
+  /**
+   * Fault injection (tests, scenarios): a packet for which `fn` returns true is dropped as its sender emits it
+   * (counted in `stats.fault`). Returns a function removing the fault, e.g. to heal a cut path.
+   */
+  addFault(fn: (p: FaultView) => boolean): () => void {
+    this.faults = [...this.faults, fn];
+    return () => { this.faults = this.faults.filter((f) => f !== fn); };
+  }
+
   /** Current virtual time, µs. */
   get nowUs(): number {
     return this.sched.nowUs;
@@ -1027,6 +1049,10 @@ export class Network {
     c.wireSent += p.payload.length + (p.proto === UDP ? UDP_HEADER_BYTES : TCP_HEADER_BYTES);
     this.stats.sent++;
     if (this.taps.length !== 0) this.tap(p, host.tapName);
+    if (this.faults.length !== 0) {
+      const v: FaultView = { proto: p.proto === UDP ? 'udp' : 'tcp', from: host.name, srcIp: p.srcIp, srcPort: p.srcPort, dstIp: p.dstIp, dstPort: p.dstPort };
+      for (const f of this.faults) if (f(v)) { this.drop(p, R_FAULT); return; }
+    }
     p.sentUs = now;
     p.t = now;
     if (!this.cross(p, host.link, host.linkRng)) {
@@ -1036,8 +1062,16 @@ export class Network {
     this.route(p, host.realm);
   }
 
-  /** Applies one link: loss, then delay + jitter. Returns false if the packet is lost. */
+  /** Applies one link: loss, then delay + jitter (or its model). Returns false if the packet is lost. */
   private cross(p: Pkt, l: LinkParams, rng: Rng): boolean {
+    if (l.model !== undefined) {
+      // a link model (link-models.ts) decides loss and the whole delay
+      const d = l.model.transit(p.t, rng);
+      if (!(d >= 0)) return false;
+      p.t += d;
+      p.base += l.model.baseUs;
+      return true;
+    }
     if (l.loss > 0 && rng.float() < l.loss) return false;
     p.t += l.delayUs;
     p.base += l.delayUs;
@@ -1181,6 +1215,7 @@ export class Network {
       case R_FIREWALL_REJECT: s.firewall++; break;
       case R_LOSS: s.loss++; break;
       case R_HAIRPIN: s.hairpin++; break;
+      case R_FAULT: s.fault++; break;
     }
     if (p.seg !== null) this.segLost(p.seg, p.sentUs);
   }

@@ -136,16 +136,20 @@ test('heap order matches a sorted reference on random input, with many cancellat
   assert.deepEqual(got, expected);
 });
 
-test('handles a million events quickly', () => {
+// Speed is a benchmark figure (npm run bench), not a timed test: this one checks a million queued events all run, in order.
+test('runs a million queued events, each once, in time order', () => {
   const s = new Scheduler();
   let n = 0;
+  let last = -1;
+  let ordered = true;
   const fn = () => {
     n++;
+    if (s.nowUs < last) ordered = false;
+    last = s.nowUs;
   };
-  const t0 = performance.now();
   for (let i = 0; i < 1_000_000; i++) s.at((i * 7919) % 1_000_003, fn);
   s.runUntil(2_000_000);
-  const ms = performance.now() - t0;
   assert.equal(n, 1_000_000);
-  assert.ok(ms < 3000, `took ${ms} ms`);
+  assert.ok(ordered);
+  assert.equal(s.pending(), 0);
 });

@@ -1,0 +1,390 @@
+import { node } from "./node";
+import { ByteReader } from "../lib/bytes";
+import { txBegin, txSendUdp } from "../lib/tx";
+import { NEVER } from "../lib/clock";
+import { stats } from "../lib/stats";
+import { PresenceRecord } from "../wire/record";
+import { MSG_DHT_FIND, MSG_DHT_FOUND, MSG_DHT_STORE, USER_MAX } from "../wire/types";
+import { cryptoSha256 } from "../../hal/crypto";
+
+/**
+ * The distributed user index among supernodes (issue #5): Kademlia (Maymounkov & Mazières 2002) over 64-bit
+ * IDs. A supernode's ID is the first 8 bytes of SHA-256([ip u32][port u16]); a user's key the first 8 bytes of
+ * SHA-256(username). Distance is XOR. Each supernode keeps 64 k-buckets (k = 8) of peers, learnt from every
+ * DHT message it receives and from its host cache. A lookup asks the α = 3 closest not-yet-asked contacts in
+ * parallel (UDP, 500 ms per request) and stops when the k closest known contacts have all answered (or failed),
+ * or, for a value lookup, at the first record found. Presence records are stored at the k closest supernodes,
+ * re-published by the user's supernode every 10 minutes while the user is online (and once more, as offline,
+ * when the user leaves), and dropped 72 hours after their last refresh.
+ *
+ * Messages (UDP, supernode ↔ supernode; docs/protocol.md §Distributed index):
+ *   DHT_FIND  [txid u32][target u64][wantValue u8][name str8]
+ *   DHT_FOUND [txid u32][hasRecord u8]{[record][ageS u32]}[n u8][(ip u32, port u16) × n]
+ *   DHT_STORE [ageS u32][record]
+ */
+export const DHT_K: i32 = 8;
+export const DHT_ALPHA: i32 = 3;
+const BUCKETS: i32 = 64;
+const RPC_TIMEOUT_US: i64 = 500_000;
+/** Records are kept this long after their last refresh. */
+export const RECORD_TTL_US: i64 = 72 * 3600 * 1_000_000;
+/** The user's supernode re-publishes online records this often. */
+export const REPUBLISH_US: i64 = 600_000_000;
+/** Expired records are purged this often. */
+const PURGE_US: i64 = 3600 * 1_000_000;
+/** Shortlist length of one lookup. */
+const SHORTLIST_MAX: i32 = 3 * DHT_K;
+/** A contact silent this long may be replaced in a full bucket. */
+const STALE_US: i64 = 900_000_000;
+
+const ST_NEW: u8 = 0, ST_ASKED: u8 = 1, ST_ANSWERED: u8 = 2, ST_FAILED: u8 = 3;
+
+export const LOOKUP_SEARCH: i32 = 0;
+export const LOOKUP_PUBLISH: i32 = 1;
+
+const hashBuf = new StaticArray<u8>(64);
+const hashOut = new StaticArray<u8>(32);
+
+function first8(): u64 {
+  let v: u64 = 0;
+  for (let i = 0; i < 8; i++) v = (v << 8) | <u64>hashOut[i];
+  return v;
+}
+
+/** ID of a supernode endpoint: SHA-256([ip u32][port u16]) truncated to 64 bits. */
+export function idOfEndpoint(ip: u32, port: i32): u64 {
+  const p = changetype<usize>(hashBuf);
+  store<u8>(p, <u8>(ip >> 24)); store<u8>(p + 1, <u8>(ip >> 16)); store<u8>(p + 2, <u8>(ip >> 8)); store<u8>(p + 3, <u8>ip);
+  store<u8>(p + 4, <u8>(port >> 8)); store<u8>(p + 5, <u8>port);
+  cryptoSha256(p, 6, changetype<usize>(hashOut));
+  return first8();
+}
+
+/** Index key of a user name: SHA-256(UTF-8 name) truncated to 64 bits. */
+export function idOfName(name: string): u64 {
+  const b = String.UTF8.encode(name);
+  cryptoSha256(changetype<usize>(b), b.byteLength, changetype<usize>(hashOut));
+  return first8();
+}
+
+export class Contact {
+  constructor(public id: u64, public ip: u32, public port: i32, public seenUs: i64) {}
+}
+
+export class StoredRecord {
+  constructor(public rec: PresenceRecord, public refreshedUs: i64) {}
+}
+
+export class Lookup {
+  id: u32 = 0;
+  target: u64 = 0;
+  name: string = "";
+  wantValue: bool = false;
+  kind: i32 = LOOKUP_SEARCH;
+  /** SEARCH: the client connection handle and its txid. */
+  clientHandle: i32 = -1;
+  clientTxid: u32 = 0;
+  /** PUBLISH: the record to store. */
+  rec: PresenceRecord | null = null;
+  cId: Array<u64> = new Array<u64>();
+  cIp: Array<u32> = new Array<u32>();
+  cPort: Array<i32> = new Array<i32>();
+  cState: Array<u8> = new Array<u8>();
+  cTx: Array<u32> = new Array<u32>();
+  cSentUs: Array<i64> = new Array<i64>();
+  inflight: i32 = 0;
+  startUs: i64 = 0;
+  /** Requests sent and bytes sent + received for this lookup. */
+  msgs: i32 = 0;
+  bytes: i32 = 0;
+  found: PresenceRecord | null = null;
+  foundRefreshedUs: i64 = 0;
+  done: bool = false;
+}
+
+export class Dht {
+  selfId: u64 = 0;
+  buckets: Array<Array<Contact>> = new Array<Array<Contact>>();
+  records: Map<string, StoredRecord> = new Map<string, StoredRecord>();
+  lookups: Map<u32, Lookup> = new Map<u32, Lookup>();
+  /** RPC txid → lookup id. */
+  rpcs: Map<u32, u32> = new Map<u32, u32>();
+  nextId: u32 = 1;
+  nextTx: u32 = 1;
+  purgeUs: i64 = NEVER;
+  /** Finished lookups wait here for the supernode to act on them (supernode.ts). */
+  finished: Array<Lookup> = new Array<Lookup>();
+  stored: u32 = 0;
+  expired: u32 = 0;
+}
+
+export const dht = new Dht();
+
+export function dhtStart(now: i64): void {
+  dht.selfId = idOfEndpoint(node.localIp, node.port);
+  for (let i = 0; i < BUCKETS; i++) dht.buckets.push(new Array<Contact>());
+  dht.purgeUs = now + PURGE_US;
+}
+
+@inline function bucketOf(id: u64): i32 {
+  const d = id ^ dht.selfId;
+  return d == 0 ? -1 : 63 - <i32>clz(d);
+}
+
+/** Learns (or refreshes) a supernode contact. A full bucket keeps its entries unless one is stale. */
+export function dhtSeen(ip: u32, port: i32, now: i64): void {
+  if (dht.buckets.length == 0 || ip == 0 || (ip == node.localIp && port == node.port)) return;
+  const id = idOfEndpoint(ip, port);
+  const b = bucketOf(id);
+  if (b < 0) return;
+  const bucket = dht.buckets[b];
+  for (let i = 0; i < bucket.length; i++) {
+    if (bucket[i].id == id) { bucket[i].seenUs = now; return; }
+  }
+  if (bucket.length < DHT_K) { bucket.push(new Contact(id, ip, port, now)); return; }
+  let oldest = 0;
+  for (let i = 1; i < bucket.length; i++) if (bucket[i].seenUs < bucket[oldest].seenUs) oldest = i;
+  if (now - bucket[oldest].seenUs > STALE_US) bucket[oldest] = new Contact(id, ip, port, now);
+}
+
+function forget(ip: u32, port: i32): void {
+  const id = idOfEndpoint(ip, port);
+  const b = bucketOf(id);
+  if (b < 0) return;
+  const bucket = dht.buckets[b];
+  for (let i = 0; i < bucket.length; i++) if (bucket[i].id == id) { bucket.splice(i, 1); return; }
+}
+
+/** The n known contacts closest to target (XOR), closest first; excludes ip:port `skipIp:skipPort`. */
+export function dhtClosest(target: u64, n: i32, skipIp: u32, skipPort: i32): Array<Contact> {
+  const out = new Array<Contact>();
+  for (let b = 0; b < dht.buckets.length; b++) {
+    const bucket = dht.buckets[b];
+    for (let i = 0; i < bucket.length; i++) {
+      const c = bucket[i];
+      if (c.ip == skipIp && c.port == skipPort) continue;
+      const d = c.id ^ target;
+      let j = out.length;
+      if (j >= n && (out[n - 1].id ^ target) <= d) continue;
+      out.push(c);
+      while (j > 0 && (out[j - 1].id ^ target) > d) { out[j] = out[j - 1]; j--; }
+      out[j] = c;
+      if (out.length > n) out.length = n;
+    }
+  }
+  return out;
+}
+
+/** A stored record still within its 72 h, or null. */
+export function dhtGet(name: string, now: i64): StoredRecord | null {
+  if (!dht.records.has(name)) return null;
+  const s = dht.records.get(name);
+  if (now - s.refreshedUs > RECORD_TTL_US) { dht.records.delete(name); dht.expired++; return null; }
+  return s;
+}
+
+/** Stores a record refreshed at refreshedUs unless we hold a newer one. */
+export function dhtPut(rec: PresenceRecord, refreshedUs: i64): void {
+  if (dht.records.has(rec.user) && dht.records.get(rec.user).refreshedUs > refreshedUs) return;
+  rec.connHandle = -1;
+  dht.records.set(rec.user, new StoredRecord(rec, refreshedUs));
+  dht.stored++;
+}
+
+function shortlistAdd(l: Lookup, id: u64, ip: u32, port: i32, state: u8): void {
+  for (let i = 0; i < l.cId.length; i++) if (l.cId[i] == id) return;
+  const d = id ^ l.target;
+  let j = l.cId.length;
+  if (j >= SHORTLIST_MAX && (l.cId[j - 1] ^ l.target) <= d) return;
+  l.cId.push(id); l.cIp.push(ip); l.cPort.push(port); l.cState.push(state); l.cTx.push(0); l.cSentUs.push(0);
+  while (j > 0 && (l.cId[j - 1] ^ l.target) > d) {
+    l.cId[j] = l.cId[j - 1]; l.cIp[j] = l.cIp[j - 1]; l.cPort[j] = l.cPort[j - 1];
+    l.cState[j] = l.cState[j - 1]; l.cTx[j] = l.cTx[j - 1]; l.cSentUs[j] = l.cSentUs[j - 1];
+    j--;
+  }
+  l.cId[j] = id; l.cIp[j] = ip; l.cPort[j] = port; l.cState[j] = state; l.cTx[j] = 0; l.cSentUs[j] = 0;
+  if (l.cId.length > SHORTLIST_MAX) {
+    const n = SHORTLIST_MAX;
+    if (l.cState[n] == ST_ASKED) l.inflight--;
+    l.cId.length = n; l.cIp.length = n; l.cPort.length = n; l.cState.length = n; l.cTx.length = n; l.cSentUs.length = n;
+  }
+}
+
+/** Starts a lookup for `name` (this node itself counts as an answered contact). Returns it. */
+export const LOOKUP_JOIN: i32 = 2;
+
+export function dhtLookup(kind: i32, name: string, wantValue: bool, now: i64, target: u64 = 0): Lookup {
+  const l = new Lookup();
+  l.id = dht.nextId++;
+  l.kind = kind; l.name = name; l.wantValue = wantValue;
+  l.target = name.length > 0 ? idOfName(name) : target;
+  l.startUs = now;
+  shortlistAdd(l, dht.selfId, node.localIp, node.port, ST_ANSWERED);
+  const seed = dhtClosest(l.target, DHT_K, 0, 0);
+  for (let i = 0; i < seed.length; i++) shortlistAdd(l, seed[i].id, seed[i].ip, seed[i].port, ST_NEW);
+  dht.lookups.set(l.id, l);
+  step(l, now);
+  return l;
+}
+
+/** Sends requests up to α in flight; finishes the lookup when the k closest have all answered or failed. */
+function step(l: Lookup, now: i64): void {
+  if (l.done) return;
+  let considered = 0;
+  let pending = false;
+  for (let i = 0; i < l.cId.length && considered < DHT_K; i++) {
+    const st = l.cState[i];
+    if (st == ST_FAILED) continue;
+    considered++;
+    if (st == ST_NEW) {
+      if (l.inflight >= DHT_ALPHA) { pending = true; continue; }
+      const txid = dht.nextTx++;
+      const w = txBegin(MSG_DHT_FIND).u32(txid).u32(<u32>(l.target >> 32)).u32(<u32>l.target).u8(l.wantValue ? 1 : 0).str8(l.wantValue ? l.name : "");
+      l.bytes += w.pos;
+      txSendUdp(node.udpSock, l.cIp[i], l.cPort[i]);
+      l.cState[i] = ST_ASKED; l.cTx[i] = txid; l.cSentUs[i] = now;
+      dht.rpcs.set(txid, l.id);
+      l.inflight++; l.msgs++;
+    }
+  }
+  if (l.inflight == 0 && !pending) finish(l);
+}
+
+function finish(l: Lookup): void {
+  if (l.done) return;
+  l.done = true;
+  for (let i = 0; i < l.cTx.length; i++) if (l.cState[i] == ST_ASKED && dht.rpcs.has(l.cTx[i])) dht.rpcs.delete(l.cTx[i]);
+  dht.lookups.delete(l.id);
+  dht.finished.push(l);
+}
+
+/** The k closest answered contacts of a finished lookup (this node included when it is one of them). */
+export function dhtLookupClosest(l: Lookup): Array<i32> {
+  const out = new Array<i32>();
+  for (let i = 0; i < l.cId.length && out.length < DHT_K; i++) if (l.cState[i] == ST_ANSWERED) out.push(i);
+  return out;
+}
+
+/** Sends our copy of `rec` (refreshed at refreshedUs) to ip:port, or stores it here when that is us. */
+export function dhtStoreAt(ip: u32, port: i32, rec: PresenceRecord, refreshedUs: i64, now: i64): i32 {
+  if (ip == node.localIp && port == node.port) { dhtPut(copyRecord(rec), refreshedUs); return 0; }
+  const ageS = <u32>((now - refreshedUs) / 1_000_000);
+  const w = txBegin(MSG_DHT_STORE).u32(ageS);
+  rec.write(w);
+  const n = w.pos;
+  txSendUdp(node.udpSock, ip, port);
+  return n;
+}
+
+export function copyRecord(r: PresenceRecord): PresenceRecord {
+  const c = new PresenceRecord();
+  c.user = r.user; c.status = r.status; c.snIp = r.snIp; c.snPort = r.snPort;
+  c.reflexIp = r.reflexIp; c.reflexPort = r.reflexPort; c.localIp = r.localIp; c.localPort = r.localPort;
+  c.flags = r.flags; c.tcpPort = r.tcpPort; c.updatedUs = r.updatedUs;
+  return c;
+}
+
+/**
+ * DHT_FIND from another supernode: answers with a record (value lookups, when we hold one; `local` is the
+ * supernode's own authoritative record for its client, if any) and our k closest contacts to the target.
+ */
+export function dhtOnFind(srcIp: u32, srcPort: i32, r: ByteReader, local: PresenceRecord | null, now: i64): void {
+  const txid = r.u32(); const hi = r.u32(); const lo = r.u32(); const want = r.u8(); const name = r.str8(USER_MAX);
+  if (!r.ok) { stats.malformed++; return; }
+  dhtSeen(srcIp, srcPort, now);
+  const target = (<u64>hi << 32) | <u64>lo;
+  const w = txBegin(MSG_DHT_FOUND).u32(txid);
+  let rec: PresenceRecord | null = null;
+  let refreshedUs: i64 = now;
+  if (want != 0 && name.length > 0) {
+    if (local !== null) rec = local;
+    else {
+      const s = dhtGet(name, now);
+      if (s !== null) { rec = s.rec; refreshedUs = s.refreshedUs; }
+    }
+  }
+  if (rec !== null) { w.u8(1); rec.write(w); w.u32(<u32>((now - refreshedUs) / 1_000_000)); } else w.u8(0);
+  const cs = dhtClosest(target, DHT_K, srcIp, srcPort);
+  w.u8(<u32>cs.length);
+  for (let i = 0; i < cs.length; i++) w.u32(cs[i].ip).u16(<u32>cs[i].port);
+  txSendUdp(node.udpSock, srcIp, srcPort);
+}
+
+/** DHT_FOUND: an answer to one of our lookups' requests. */
+export function dhtOnFound(srcIp: u32, srcPort: i32, r: ByteReader, len: i32, now: i64): void {
+  const txid = r.u32(); const has = r.u8();
+  if (!r.ok) { stats.malformed++; return; }
+  if (!dht.rpcs.has(txid)) { stats.unexpected++; return; }
+  const lid = dht.rpcs.get(txid);
+  dht.rpcs.delete(txid);
+  dhtSeen(srcIp, srcPort, now);
+  if (!dht.lookups.has(lid)) return;
+  const l = dht.lookups.get(lid);
+  let rec: PresenceRecord | null = null;
+  let ageS: u32 = 0;
+  if (has != 0) {
+    rec = new PresenceRecord();
+    if (!rec.read(r)) { stats.malformed++; return; }
+    ageS = r.u32();
+  }
+  const n = <i32>r.u8();
+  if (!r.ok || n > 32) { stats.malformed++; return; }
+  l.bytes += len + 1;
+  for (let i = 0; i < l.cTx.length; i++) {
+    if (l.cTx[i] == txid && l.cState[i] == ST_ASKED) { l.cState[i] = ST_ANSWERED; l.inflight--; break; }
+  }
+  for (let i = 0; i < n; i++) {
+    const ip = r.u32(); const port = <i32>r.u16();
+    if (!r.ok) { stats.malformed++; break; }
+    if (ip == node.localIp && port == node.port) continue;
+    shortlistAdd(l, idOfEndpoint(ip, port), ip, port, ST_NEW);
+  }
+  if (rec !== null && l.wantValue && rec.user == l.name) {
+    const refreshed = now - <i64>ageS * 1_000_000;
+    if (l.found === null || refreshed > l.foundRefreshedUs) { l.found = rec; l.foundRefreshedUs = refreshed; }
+    finish(l);
+    return;
+  }
+  step(l, now);
+}
+
+/** DHT_STORE: keep the record (72 h after its last refresh). */
+export function dhtOnStore(srcIp: u32, srcPort: i32, r: ByteReader, now: i64): void {
+  const ageS = r.u32();
+  const rec = new PresenceRecord();
+  if (!rec.read(r)) { stats.malformed++; return; }
+  dhtSeen(srcIp, srcPort, now);
+  dhtPut(rec, now - <i64>ageS * 1_000_000);
+}
+
+export function dhtDeadline(): i64 {
+  let d = dht.purgeUs;
+  const ls = dht.lookups.values();
+  for (let k = 0; k < ls.length; k++) {
+    const l = ls[k];
+    for (let i = 0; i < l.cState.length; i++) if (l.cState[i] == ST_ASKED && l.cSentUs[i] + RPC_TIMEOUT_US < d) d = l.cSentUs[i] + RPC_TIMEOUT_US;
+  }
+  return d;
+}
+
+/** Request timeouts (the silent contact is dropped from the routing table) and the hourly purge. */
+export function dhtTick(now: i64): void {
+  const ls = dht.lookups.values();
+  for (let k = 0; k < ls.length; k++) {
+    const l = ls[k];
+    let changed = false;
+    for (let i = 0; i < l.cState.length; i++) {
+      if (l.cState[i] == ST_ASKED && now >= l.cSentUs[i] + RPC_TIMEOUT_US) {
+        l.cState[i] = ST_FAILED; l.inflight--; changed = true;
+        if (dht.rpcs.has(l.cTx[i])) dht.rpcs.delete(l.cTx[i]);
+        forget(l.cIp[i], l.cPort[i]);
+      }
+    }
+    if (changed) step(l, now);
+  }
+  if (now >= dht.purgeUs) {
+    dht.purgeUs = now + PURGE_US;
+    const names = dht.records.keys();
+    for (let i = 0; i < names.length; i++) dhtGet(names[i], now);
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * `npm run scale -- --nodes N` (issue #5): a population of real firmware instances — ≥ 10 % supernodes, the
+ * rest phones behind assorted NATs — logging in over a spread of arrival times, some phones leaving again
+ * (offline but seen), then ≥ 1,000 random searches for users online now and users offline but seen within
+ * 72 h, through random supernodes. Writes out/scale-report.json. `runScale` is also used by the churn tests
+ * (kill a share of the supernodes at once and measure re-login and search success).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { World } from './world.js';
+import { natPresets } from './net/network.js';
+import { ipToString } from './net/ip.js';
+import { SearchClient, type SearchOutcome } from './scale-client.js';
+import type { FirmwareNode } from './firmware.js';
+
+export interface ScaleOpts {
+  nodes: number;
+  seed?: number;
+  /** Share of supernodes (≥ 0.1). */
+  snShare?: number;
+  searches?: number;
+  /** Phones arrive uniformly over this many seconds (default nodes / 25, at least 10 s). */
+  arrivalS?: number;
+  /** Share of phones that log off after logging in (searched as offline-but-seen). */
+  offlineShare?: number;
+  /** Churn (a): kill this share of the supernodes at once after the first search round (0 = no churn). */
+  killSnShare?: number;
+  /** Searches in flight at once. */
+  searchParallel?: number;
+  log?: (s: string) => void;
+}
+
+export interface SearchStats { count: number; successRate: number; p50Ms: number; p95Ms: number; p99Ms: number; bytesMean: number; snMsgsMean: number; failures: string[] }
+
+export interface ScaleReport {
+  nodes: number; supernodes: number; phones: number; seed: number;
+  loggedIn: number; loginMs: { p50: number; p95: number; p99: number }; bytesPerLoginMean: number;
+  search: SearchStats;
+  churn?: { killedSn: number; affectedPhones: number; relogin99S: number | null; reloggedShare: number; searchDuring: SearchStats; searchAfter: SearchStats };
+  snLoad: { clientsMin: number; clientsP50: number; clientsMax: number; clientsMean: number };
+  virtualS: number; wallS: number; peakRssMb: number; rssPerNodeKb: number; nodeVirtualSecondsPerWallSecond: number;
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+const dotted = (n: number) => `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/** Runs the population; returns the report (the CLI writes it). */
+export function runScale(o: ScaleOpts): ScaleReport {
+  const t0 = Date.now();
+  const log = o.log ?? (() => {});
+  const seed = o.seed ?? 1;
+  let peakRss = process.memoryUsage().rss;
+  const sampleRss = () => { const r = process.memoryUsage().rss; if (r > peakRss) peakRss = r; };
+  const w = new World({ seed });
+  w.addLoginServer('198.51.100.10');
+  const nSn = Math.max(3, Math.ceil(o.nodes * Math.max(0.1, o.snShare ?? 0.1)));
+  const nPh = o.nodes - nSn;
+  const snIp = (i: number) => dotted(((44 << 24) | (1 << 16)) + i + 1);
+  for (let i = 0; i < Math.min(7, nSn); i++) w.bootstrapEntry(snIp(i));
+  const rss0 = process.memoryUsage().rss;
+  const sns: FirmwareNode[] = [];
+  // Supernodes come up over the first 5 s; phones arrive over arrivalS after that.
+  for (let i = 0; i < nSn; i++) sns.push(w.addNode(`sn${i}`, snIp(i), { supernode: 'auto', port: 33033 }, { bootAtUs: Math.floor((i / nSn) * 5e6) }));
+  const arrivalUs = (o.arrivalS ?? Math.max(10, nPh / 25)) * 1e6;
+  const rng = w.rng.split('scale');
+  const kinds = ['port-restricted-cone', 'port-restricted-cone', 'port-restricted-cone', 'full-cone', 'restricted-cone', 'symmetric', 'public'] as const;
+  const phones: FirmwareNode[] = [];
+  for (let i = 0; i < nPh; i++) {
+    const kind = kinds[rng.u32() % kinds.length];
+    const at = 5e6 + Math.floor((rng.u32() / 2 ** 32) * arrivalUs);
+    const prov = { user: `user${i}`, password: 'password-1', register: true };
+    if (kind === 'public') phones.push(w.addNode(`p${i}`, dotted(((46 << 24) | 0) + i + 1), prov, { bootAtUs: at }));
+    else {
+      const nat = w.net.addNat(`nat${i}`, dotted(((45 << 24) | 0) + i + 1), { ...natPresets[kind] });
+      phones.push(w.addNode(`p${i}`, dotted(((10 << 24) | 0) + i + 1), prov, { behind: nat, bootAtUs: at }));
+    }
+  }
+  const loginOk = new Map<string, { ms: number; bytes: number; sn: string; t: number }>();
+  w.onEvent((e) => {
+    if (e.name === 'login.ok') loginOk.set(e.node, { ms: Number(e.kv.ms), bytes: e.counters.wireSent + e.counters.wireRecv, sn: e.kv.sn, t: e.timeUs });
+  });
+  // Keep world.events small at scale: the report reads only the listener's maps.
+  const trimEvents = () => { if (w.events.length > 20000) w.events.splice(0, w.events.length); w.logs.length = 0; };
+
+  const step = (untilUs: number, pred: () => boolean = () => false) => {
+    while (w.sched.nowUs < untilUs) {
+      const next = Math.min(untilUs, w.sched.nowUs + 2e6);
+      const held = w.runUntil(pred, next);
+      sampleRss(); trimEvents();
+      if (held) return true;
+    }
+    return pred();
+  };
+  const loginDeadline = 5e6 + arrivalUs + 30e6;
+  step(loginDeadline, () => loginOk.size >= nPh);
+  log(`logins: ${loginOk.size}/${nPh} at ${(w.sched.nowUs / 1e6).toFixed(1)} s (wall ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const rssPerNodeKb = Math.round((process.memoryUsage().rss - rss0) / 1024 / o.nodes);
+
+  // Some phones leave: searched later as offline but seen (their records stay 72 h).
+  const offlineShare = o.offlineShare ?? 0.1;
+  const offline = new Set<string>();
+  for (const p of phones) if (loginOk.has(p.name) && rng.u32() / 2 ** 32 < offlineShare) { p.powerOff(); offline.add(p.name); }
+  step(w.sched.nowUs + 30e6);
+
+  const clients: SearchClient[] = [];
+  const nClients = Math.min(16, nSn);
+  const liveSn = () => sns.filter((s) => s.crash === null);
+  const newClients = () => {
+    clients.splice(0).forEach((c) => c.close());
+    const live = liveSn();
+    for (let i = 0; i < nClients; i++) {
+      const s = live[(rng.u32() >>> 0) % live.length];
+      const h = w.net.addHost(`sc${w.sched.nowUs}-${i}`, dotted(((47 << 24) | ((w.sched.nowUs / 1e6) & 0xffff) << 8) + i + 1), { link: w.accessLink });
+      clients.push(new SearchClient(h, w.sched, s.host.ip, 33033));
+    }
+  };
+
+  const searchRound = (count: number): SearchStats => {
+    newClients();
+    const targets = phones.filter((p) => loginOk.has(p.name));
+    const outcomes: { o: SearchOutcome; want: 'online' | 'offline' }[] = [];
+    let sent = 0;
+    const par = o.searchParallel ?? 8;
+    const issue = () => {
+      if (sent >= count) return;
+      const p = targets[(rng.u32() >>> 0) % targets.length];
+      const want = offline.has(p.name) ? 'offline' : 'online';
+      const c = clients[sent % clients.length];
+      sent++;
+      c.search(`user${p.name.slice(1)}`, (out) => { outcomes.push({ o: out, want }); w.sched.after(10_000, issue); });
+    };
+    step(w.sched.nowUs + 1e6); // client connections up
+    for (let i = 0; i < par; i++) issue();
+    step(w.sched.nowUs + count * 3e6, () => outcomes.length >= count);
+    const ok = outcomes.filter((x) => x.o.result === x.want || (x.want === 'offline' && x.o.result === 'online'));
+    const ms = outcomes.map((x) => x.o.ms);
+    return {
+      count: outcomes.length, successRate: outcomes.length ? ok.length / outcomes.length : 0,
+      p50Ms: pct(ms, 50), p95Ms: pct(ms, 95), p99Ms: pct(ms, 99),
+      bytesMean: Math.round(outcomes.reduce((a, x) => a + x.o.bytes, 0) / Math.max(1, outcomes.length)),
+      snMsgsMean: 0,
+      failures: outcomes.filter((x) => !ok.includes(x)).slice(0, 10).map((x) => `${x.o.name}: want ${x.want} got ${x.o.result}`),
+    };
+  };
+
+  const nSearch = Math.max(o.searches ?? 1000, 1);
+  const search = searchRound(nSearch);
+  log(`search: ${search.count} success ${search.successRate} p50 ${search.p50Ms} ms p99 ${search.p99Ms} ms`);
+
+  let churn: ScaleReport['churn'];
+  if ((o.killSnShare ?? 0) > 0) {
+    const victims = sns.filter((_, i) => i >= Math.min(7, nSn)).slice(0, Math.round(nSn * o.killSnShare!));
+    const victimEps = new Set(victims.map((s) => `${ipToString(s.host.ip)}:33033`));
+    const affected = phones.filter((p) => !offline.has(p.name) && loginOk.has(p.name) && victimEps.has(loginOk.get(p.name)!.sn));
+    const tKill = w.sched.nowUs;
+    for (const v of victims) v.powerOff();
+    const online = phones.filter((p) => !offline.has(p.name) && loginOk.has(p.name));
+    const relogged = () => online.filter((p) => { const l = loginOk.get(p.name)!; return !victimEps.has(l.sn) || l.t > tKill; }).length;
+    const searchDuring = searchRound(Math.max(100, Math.floor(nSearch / 5)));
+    step(tKill + 300e6, () => relogged() >= 0.99 * online.length);
+    const r = relogged();
+    const relogin99S = r >= 0.99 * online.length ? (w.sched.nowUs - tKill) / 1e6 : null;
+    step(w.sched.nowUs + 60e6);
+    const searchAfter = searchRound(Math.max(200, Math.floor(nSearch / 2)));
+    churn = { killedSn: victims.length, affectedPhones: affected.length, relogin99S, reloggedShare: r / Math.max(1, online.length), searchDuring, searchAfter };
+    log(`churn: killed ${victims.length} SNs, ${affected.length} phones affected, 99 % back after ${relogin99S} s; search after ${searchAfter.successRate}`);
+  }
+
+  const perSn = new Map<string, number>();
+  for (const [name, l] of loginOk) if (!offline.has(name)) perSn.set(l.sn, (perSn.get(l.sn) ?? 0) + 1);
+  const loads = sns.map((s) => perSn.get(`${ipToString(s.host.ip)}:33033`) ?? 0);
+  const loginMs = [...loginOk.values()].map((l) => l.ms);
+  const wallS = (Date.now() - t0) / 1000;
+  sampleRss();
+  clients.forEach((c) => c.close());
+  w.close();
+  return {
+    nodes: o.nodes, supernodes: nSn, phones: nPh, seed,
+    loggedIn: loginOk.size, loginMs: { p50: pct(loginMs, 50), p95: pct(loginMs, 95), p99: pct(loginMs, 99) },
+    bytesPerLoginMean: Math.round([...loginOk.values()].reduce((a, l) => a + l.bytes, 0) / Math.max(1, loginOk.size)),
+    search, churn,
+    snLoad: { clientsMin: Math.min(...loads), clientsP50: pct(loads, 50), clientsMax: Math.max(...loads), clientsMean: Math.round(loads.reduce((a, b) => a + b, 0) / loads.length) },
+    virtualS: w.sched.nowUs / 1e6, wallS, peakRssMb: Math.round(peakRss / 2 ** 20), rssPerNodeKb,
+    nodeVirtualSecondsPerWallSecond: Math.round((o.nodes * w.sched.nowUs / 1e6) / wallS),
+  };
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const get = (k: string, d: number) => { const i = args.indexOf(`--${k}`); return i >= 0 ? Number(args[i + 1]) : d; };
+  const nodes = get('nodes', 1000);
+  if (!Number.isInteger(nodes) || nodes < 30) { process.stderr.write('scale: --nodes must be an integer >= 30\n'); process.exit(2); }
+  const report = runScale({
+    nodes, seed: get('seed', 1), searches: get('searches', 1000), killSnShare: get('kill-sn', 0),
+    log: (s) => process.stderr.write(s + '\n'),
+  });
+  const out = path.resolve('out/scale-report.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ nodes: report.nodes, search: report.search, wallS: report.wallS, peakRssMb: report.peakRssMb }) + '\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) main();

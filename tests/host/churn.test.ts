@@ -1,0 +1,24 @@
+// Issue #5, churn (a) at a few hundred nodes: 30 % of the supernodes die at once; phones log in again through
+// their host caches and searches keep finding users (records live at k = 8 supernodes). Also checks the
+// scale report's shape (host-sim/scale.ts, `npm run scale`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runScale } from '../../host-sim/scale.js';
+
+test('churn: killing 30 % of the supernodes at once — ≥ 99 % of phones back within 5 min, searches still succeed', () => {
+  const r = runScale({ nodes: 200, seed: 5, searches: 300, killSnShare: 0.3, offlineShare: 0.1 });
+  assert.equal(r.supernodes, 20);
+  assert.ok(r.loggedIn >= 0.99 * r.phones, `logged in ${r.loggedIn}/${r.phones}`);
+  for (const k of ['count', 'successRate', 'p50Ms', 'p95Ms', 'p99Ms', 'bytesMean'] as const) assert.equal(typeof r.search[k], 'number', k);
+  assert.equal(r.search.count, 300);
+  assert.equal(r.search.successRate, 1, `steady state: ${r.search.failures.join('; ')}`);
+  assert.ok(r.search.p50Ms <= 500 && r.search.p99Ms <= 2000, `p50 ${r.search.p50Ms} p99 ${r.search.p99Ms}`);
+  assert.ok(r.search.bytesMean <= 1024, `${r.search.bytesMean} B per search`);
+  const c = r.churn!;
+  assert.equal(c.killedSn, 6);
+  assert.ok(c.affectedPhones > 0, 'some phones lost their supernode');
+  assert.ok(c.relogin99S !== null && c.relogin99S <= 300, `99 % logged in again after ${c.relogin99S} s`);
+  assert.ok(c.searchDuring.successRate >= 0.95, `during churn ${c.searchDuring.successRate}: ${c.searchDuring.failures.join('; ')}`);
+  assert.ok(c.searchAfter.successRate >= 0.999, `after churn ${c.searchAfter.successRate}: ${c.searchAfter.failures.join('; ')}`);
+  assert.ok(r.peakRssMb > 0 && r.wallS > 0);
+});

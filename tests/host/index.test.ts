@@ -1,0 +1,113 @@
+// Issue #5, distributed user index (firmware/overlay/dht.ts): presence records at the k closest supernodes
+// (Kademlia XOR over SHA-256-derived 64-bit IDs), kept 72 h after the last refresh; searches end with a
+// definite answer (the login server's directory for names nobody holds); users online and offline-but-seen
+// are found.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { World } from '../../host-sim/world.js';
+import { natPresets } from '../../host-sim/net/network.js';
+import { ipToString } from '../../host-sim/net/ip.js';
+import { SearchClient, probeHolder, type SearchOutcome } from '../../host-sim/scale-client.js';
+
+const K = 8;
+const N_SN = 16;
+
+function id64(b: Uint8Array): bigint { return createHash('sha256').update(b).digest().readBigUInt64BE(0); }
+function snId(ip: number, port: number): bigint {
+  const b = Buffer.alloc(6); b.writeUInt32BE(ip >>> 0, 0); b.writeUInt16BE(port, 4); return id64(b);
+}
+function nameId(n: string): bigint { return id64(Buffer.from(n, 'utf8')); }
+
+function world(seed: number, users: number): { w: World; sns: { ip: number; port: number }[] } {
+  const w = new World({ seed });
+  w.addLoginServer('198.51.100.10');
+  const boot = ['198.51.100.21', '198.51.100.22', '198.51.100.23'];
+  for (const ip of boot) w.bootstrapEntry(ip);
+  const sns: { ip: number; port: number }[] = [];
+  for (let i = 0; i < N_SN; i++) {
+    const n = w.addNode(`sn${i + 1}`, `198.51.100.${21 + i}`, { supernode: 'auto', port: 33033 }, { bootAtUs: i * 50_000 });
+    sns.push({ ip: n.host.ip, port: 33033 });
+  }
+  for (let i = 0; i < users; i++) {
+    const nat = w.net.addNat(`nat${i}`, `203.0.113.${10 + i}`, { ...natPresets['port-restricted-cone'] });
+    w.addNode(`p${i}`, `192.168.${10 + i}.10`, { user: `user${i}`, password: 'password-1', register: true }, { behind: nat, bootAtUs: 2_000_000 + i * 200_000 });
+  }
+  return { w, sns };
+}
+
+function runSearch(w: World, c: SearchClient, name: string): SearchOutcome {
+  let out: SearchOutcome | undefined;
+  c.search(name, (o) => { out = o; });
+  w.runUntil(() => out !== undefined, w.sched.nowUs + 20_000_000);
+  assert.ok(out, `search for ${name} answered`);
+  return out!;
+}
+
+function client(w: World, name: string, ip: string, sn: { ip: number; port: number }): SearchClient {
+  const h = w.net.addHost(name, ip, { link: w.accessLink });
+  return new SearchClient(h, w.sched, sn.ip, sn.port);
+}
+
+test('index: each presence record is stored at the k supernodes closest to the user key (XOR); searches from any supernode find online users', () => {
+  const { w, sns } = world(71, 8);
+  try {
+    assert.ok(w.runUntil(() => [...Array(8).keys()].every((i) => w.find(`p${i}`, 'login.ok')), 20_000_000), 'all logged in');
+    w.runUntil(() => false, w.sched.nowUs + 3_000_000);
+    // Search every user from a supernode that is not its own.
+    for (let i = 0; i < 8; i++) {
+      const own = w.find(`p${i}`, 'login.ok')!.kv.sn;
+      const other = sns.find((s) => `${ipToString(s.ip)}:${s.port}` !== own && ipToString(s.ip) !== '198.51.100.21')!;
+      const c = client(w, `c${i}`, `198.51.100.${120 + i}`, other);
+      const o = runSearch(w, c, `user${i}`);
+      assert.equal(o.result, 'online', `user${i}`);
+      assert.equal(o.sn, own, 'the record names the user’s supernode');
+      assert.ok(o.ms < 500, `search took ${o.ms} ms`);
+      assert.ok(o.bytes < 1024, `${o.bytes} B on the client link`);
+      c.close();
+    }
+    // Placement: ask every supernode (DHT_FIND) whether it holds user0..3's record.
+    const probe = w.net.addHost('prober', '198.51.100.200', { link: w.accessLink });
+    for (let u = 0; u < 4; u++) {
+      const name = `user${u}`;
+      const key = nameId(name);
+      const ranked = [...sns].sort((a, b) => { const da = snId(a.ip, a.port) ^ key, db = snId(b.ip, b.port) ^ key; return da < db ? -1 : da > db ? 1 : 0; });
+      const held = new Map<string, boolean | null>();
+      sns.forEach((s, i) => probeHolder(probe, w.sched, s.ip, s.port, name, 40000 + u * 100 + i, (h) => held.set(`${ipToString(s.ip)}`, h)));
+      w.runUntil(() => held.size === sns.length, w.sched.nowUs + 3_000_000);
+      const own = w.find(`p${u}`, 'login.ok')!.kv.sn.split(':')[0];
+      for (let j = 0; j < K; j++) assert.equal(held.get(ipToString(ranked[j].ip)), true, `${name}: k-closest #${j} holds it`);
+      for (let j = K; j < sns.length; j++) {
+        const ip = ipToString(ranked[j].ip);
+        if (ip !== own) assert.equal(held.get(ip), false, `${name}: ${ip} is not among the k closest and holds nothing`);
+      }
+    }
+  } finally { w.close(); }
+});
+
+test('index: unknown names end with a definite answer from the directory; offline users are found until 72 h after their last refresh', () => {
+  const { w, sns } = world(72, 2);
+  try {
+    assert.ok(w.runUntil(() => !!(w.find('p0', 'login.ok') && w.find('p1', 'login.ok')), 20_000_000), 'logged in');
+    w.login.store.register('ghost', 'password-1');
+    w.runUntil(() => false, w.sched.nowUs + 2_000_000);
+    let c = client(w, 'c0', '198.51.100.150', sns[5]);
+    assert.equal(runSearch(w, c, 'nosuchuser').result, 'unknown', 'not in the directory');
+    assert.equal(runSearch(w, c, 'ghost').result, 'exists', 'registered, never online');
+    assert.equal(runSearch(w, c, 'user0').result, 'online');
+    // user0 goes away: its supernode stores an offline record.
+    w.node('p0').powerOff();
+    w.runUntil(() => false, w.sched.nowUs + 5_000_000);
+    const off = runSearch(w, c, 'user0');
+    assert.equal(off.result, 'offline', 'offline but seen: found');
+    c.close();
+    // 71 h later still found, after 72 h gone (then the directory answers: the user exists).
+    w.runUntil(() => false, w.sched.nowUs + 71 * 3600e6);
+    c = client(w, 'c1', '198.51.100.151', sns[7]);
+    assert.equal(runSearch(w, c, 'user0').result, 'offline', 'found at 71 h');
+    w.runUntil(() => false, w.sched.nowUs + 2 * 3600e6);
+    assert.equal(runSearch(w, c, 'user0').result, 'exists', 'expired after 72 h: the directory says the name exists');
+    assert.equal(runSearch(w, c, 'user1').result, 'online', 'a user online all along stays found (refreshed)');
+    c.close();
+  } finally { w.close(); }
+});
