@@ -346,10 +346,11 @@ class SerialBootloader {
     this.pollTimer = null;
     const rx = this.rx;
     if (!rx || !Number.isFinite(rx.deadlineMs)) return;
-    this.pollTimer = this.phone.sched.at(rx.deadlineMs * 1000, () => {
+    const due = rx.deadlineMs;
+    this.pollTimer = this.phone.sched.at(due * 1000, () => {
       this.pollTimer = null;
       if (!this.phone.current(this.gen) || this.rx !== rx) return;
-      rx.poll(this.nowMs);
+      rx.poll(Math.max(this.nowMs, due)); // µs↔ms rounding must not make the timer look early forever
       this.arm();
     });
   }

@@ -19,10 +19,12 @@ export interface LoginHost {
 /**
  * Virtual time the login server spends on one request: scrypt (N = 16384, r = 8) dominates REGISTER and LOGIN;
  * measured at 60–250 ms per hash on this class of machine (docs/netlab.md), so the model charges 100 ms per
- * request that hashes a password and 1 ms for anything else. Requests are served one at a time, in order.
+ * request that hashes a password and 1 ms for anything else, on `LOGIN_WORKERS` parallel workers (a small
+ * server: four cores hashing), each request on the first worker free, in arrival order.
  */
 export const LOGIN_SERVICE_US = 100_000;
 export const OTHER_SERVICE_US = 1_000;
+export const LOGIN_WORKERS = 4;
 
 export function startLoginServer(host: SimHost, port: number, sched: Scheduler, rng: Rng, dbPath = ':memory:'): LoginHost {
   const keyRng = rng.split('login-server-key');
@@ -34,8 +36,8 @@ export function startLoginServer(host: SimHost, port: number, sched: Scheduler, 
     nowMs: () => Math.floor(sched.nowUs / 1000),
   });
   const service = new LoginService({ store, staticPrivateKey: priv, nowMs: () => sched.nowUs / 1000 });
-  // One request at a time (scrypt is CPU-bound): each waits for the previous one, then for its own service time.
-  let busyUntilUs = 0;
+  // scrypt is CPU-bound: each request waits for a free worker, then takes its own service time.
+  const workerFreeUs = new Array<number>(LOGIN_WORKERS).fill(0);
   const listener = host.tcpListen(port, (conn) => {
     const dec = new FrameDecoder();
     const peer = ipToString(conn.remoteIp);
@@ -46,8 +48,11 @@ export function startLoginServer(host: SimHost, port: number, sched: Scheduler, 
           const resp = service.handleFrame(body, peer);
           const after = service.stats;
           const hashed = after.login + after.register > before.login + before.register;
-          busyUntilUs = Math.max(busyUntilUs, sched.nowUs) + (hashed ? LOGIN_SERVICE_US : OTHER_SERVICE_US);
-          sched.at(busyUntilUs, () => { if (resp === null) conn.close(); else conn.send(encodeFrame(resp)); });
+          let wk = 0;
+          for (let i = 1; i < workerFreeUs.length; i++) if (workerFreeUs[i] < workerFreeUs[wk]) wk = i;
+          const doneUs = Math.max(workerFreeUs[wk], sched.nowUs) + (hashed ? LOGIN_SERVICE_US : OTHER_SERVICE_US);
+          workerFreeUs[wk] = doneUs;
+          sched.at(doneUs, () => { if (resp === null) conn.close(); else conn.send(encodeFrame(resp)); });
           if (resp === null) return;
         }
         if (dec.oversize) conn.close();

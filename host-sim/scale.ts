@@ -19,7 +19,7 @@ export interface ScaleOpts {
   /** Share of supernodes (≥ 0.1). */
   snShare?: number;
   searches?: number;
-  /** Phones arrive uniformly over this many seconds (default nodes / 25, at least 10 s). */
+  /** Phones arrive uniformly over this many seconds (default phones / 4, at least 10 s). */
   arrivalS?: number;
   /** Share of phones that log off after logging in (searched as offline-but-seen). */
   offlineShare?: number;
@@ -28,18 +28,23 @@ export interface ScaleOpts {
   /** Searches in flight at once. */
   searchParallel?: number;
   log?: (s: string) => void;
+  /** Called with the world before it is closed (tests and debugging). */
+  inspect?: (w: World, sns: FirmwareNode[], failures: string[]) => void;
 }
 
-export interface SearchStats { count: number; successRate: number; p50Ms: number; p95Ms: number; p99Ms: number; bytesMean: number; snMsgsMean: number; failures: string[] }
+/** bytesMean: SEARCH + SEARCH_RESP on the client link; snMsgsMean / snDhtBytesMean: DHT requests and bytes between supernodes per search. */
+export interface SearchStats { count: number; successRate: number; p50Ms: number; p95Ms: number; p99Ms: number; bytesMean: number; snMsgsMean: number; snDhtBytesMean: number; failures: string[] }
 
 export interface ScaleReport {
   nodes: number; supernodes: number; phones: number; seed: number;
-  loggedIn: number; loginMs: { p50: number; p95: number; p99: number }; bytesPerLoginMean: number;
+  loggedIn: number; loginTrouble: Record<string, number>; loginMs: { p50: number; p95: number; p99: number }; bytesPerLoginMean: number;
   search: SearchStats;
   churn?: { killedSn: number; affectedPhones: number; relogin99S: number | null; reloggedShare: number; searchDuring: SearchStats; searchAfter: SearchStats };
   snLoad: { clientsMin: number; clientsP50: number; clientsMax: number; clientsMean: number };
   virtualS: number; wallS: number; peakRssMb: number; rssPerNodeKb: number; nodeVirtualSecondsPerWallSecond: number;
 }
+
+function mean(xs: number[]): number { return xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10 : 0; }
 
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return 0;
@@ -66,7 +71,10 @@ export function runScale(o: ScaleOpts): ScaleReport {
   const sns: FirmwareNode[] = [];
   // Supernodes come up over the first 5 s; phones arrive over arrivalS after that.
   for (let i = 0; i < nSn; i++) sns.push(w.addNode(`sn${i}`, snIp(i), { supernode: 'auto', port: 33033 }, { bootAtUs: Math.floor((i / nSn) * 5e6) }));
-  const arrivalUs = (o.arrivalS ?? Math.max(10, nPh / 25)) * 1e6;
+  // About 4 phones a second (each registers, then logs in: 2 scrypt requests): the simulated login server
+  // serves one request at a time with scrypt's service time (host-sim/login-host.ts), so much faster arrivals
+  // queue there for seconds and time out — a login-server capacity test, not what is measured here.
+  const arrivalUs = (o.arrivalS ?? Math.max(10, nPh / 4)) * 1e6;
   const rng = w.rng.split('scale');
   const kinds = ['port-restricted-cone', 'port-restricted-cone', 'port-restricted-cone', 'full-cone', 'restricted-cone', 'symmetric', 'public'] as const;
   const phones: FirmwareNode[] = [];
@@ -81,8 +89,19 @@ export function runScale(o: ScaleOpts): ScaleReport {
     }
   }
   const loginOk = new Map<string, { ms: number; bytes: number; sn: string; t: number }>();
+  /** First login of each phone (login time and bytes are measured on it). */
+  const firstLogin = new Map<string, { ms: number; bytes: number }>();
+  /** Supernode side of every search: DHT requests sent and DHT bytes sent + received. */
+  const snSearches: { msgs: number; bytes: number }[] = [];
+  /** Login trouble seen (event name:reason → count), for the report. */
+  const retries = new Map<string, number>();
   w.onEvent((e) => {
-    if (e.name === 'login.ok') loginOk.set(e.node, { ms: Number(e.kv.ms), bytes: e.counters.wireSent + e.counters.wireRecv, sn: e.kv.sn, t: e.timeUs });
+    if (e.name === 'login.retry' || e.name === 'login.fail' || e.name === 'sn.busy' || e.name === 'sn.lost' || e.name === 'hc.noanswer') retries.set(`${e.name}:${e.kv.reason ?? ''}`, (retries.get(`${e.name}:${e.kv.reason ?? ''}`) ?? 0) + 1);
+    if (e.name === 'login.ok') {
+      if (!firstLogin.has(e.node)) firstLogin.set(e.node, { ms: Number(e.kv.ms), bytes: e.counters.wireSent + e.counters.wireRecv });
+      loginOk.set(e.node, { ms: Number(e.kv.ms), bytes: e.counters.wireSent + e.counters.wireRecv, sn: e.kv.sn, t: e.timeUs });
+    }
+    if (e.name === 'sn.search') snSearches.push({ msgs: Number(e.kv.msgs), bytes: Number(e.kv.bytes) });
   });
   // Keep world.events small at scale: the report reads only the listener's maps.
   const trimEvents = () => { if (w.events.length > 20000) w.events.splice(0, w.events.length); w.logs.length = 0; };
@@ -98,6 +117,7 @@ export function runScale(o: ScaleOpts): ScaleReport {
   };
   const loginDeadline = 5e6 + arrivalUs + 30e6;
   step(loginDeadline, () => loginOk.size >= nPh);
+  log(`login trouble: ${JSON.stringify(Object.fromEntries(retries))}`);
   log(`logins: ${loginOk.size}/${nPh} at ${(w.sched.nowUs / 1e6).toFixed(1)} s (wall ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const rssPerNodeKb = Math.round((process.memoryUsage().rss - rss0) / 1024 / o.nodes);
 
@@ -122,6 +142,7 @@ export function runScale(o: ScaleOpts): ScaleReport {
 
   const searchRound = (count: number): SearchStats => {
     newClients();
+    const ev0 = snSearches.length;
     const targets = phones.filter((p) => loginOk.has(p.name));
     const outcomes: { o: SearchOutcome; want: 'online' | 'offline' }[] = [];
     let sent = 0;
@@ -143,7 +164,8 @@ export function runScale(o: ScaleOpts): ScaleReport {
       count: outcomes.length, successRate: outcomes.length ? ok.length / outcomes.length : 0,
       p50Ms: pct(ms, 50), p95Ms: pct(ms, 95), p99Ms: pct(ms, 99),
       bytesMean: Math.round(outcomes.reduce((a, x) => a + x.o.bytes, 0) / Math.max(1, outcomes.length)),
-      snMsgsMean: 0,
+      snMsgsMean: mean(snSearches.slice(ev0).map((x) => x.msgs)),
+      snDhtBytesMean: mean(snSearches.slice(ev0).map((x) => x.bytes)),
       failures: outcomes.filter((x) => !ok.includes(x)).slice(0, 10).map((x) => `${x.o.name}: want ${x.want} got ${x.o.result}`),
     };
   };
@@ -154,7 +176,10 @@ export function runScale(o: ScaleOpts): ScaleReport {
 
   let churn: ScaleReport['churn'];
   if ((o.killSnShare ?? 0) > 0) {
-    const victims = sns.filter((_, i) => i >= Math.min(7, nSn)).slice(0, Math.round(nSn * o.killSnShare!));
+    // Victims drawn at random among all supernodes, bootstrap ones included (phones then need their host caches).
+    const pool = [...sns];
+    for (let i = pool.length - 1; i > 0; i--) { const j = (rng.u32() >>> 0) % (i + 1); [pool[i], pool[j]] = [pool[j], pool[i]]; }
+    const victims = pool.slice(0, Math.round(nSn * o.killSnShare!));
     const victimEps = new Set(victims.map((s) => `${ipToString(s.host.ip)}:33033`));
     const affected = phones.filter((p) => !offline.has(p.name) && loginOk.has(p.name) && victimEps.has(loginOk.get(p.name)!.sn));
     const tKill = w.sched.nowUs;
@@ -174,15 +199,16 @@ export function runScale(o: ScaleOpts): ScaleReport {
   const perSn = new Map<string, number>();
   for (const [name, l] of loginOk) if (!offline.has(name)) perSn.set(l.sn, (perSn.get(l.sn) ?? 0) + 1);
   const loads = sns.map((s) => perSn.get(`${ipToString(s.host.ip)}:33033`) ?? 0);
-  const loginMs = [...loginOk.values()].map((l) => l.ms);
+  const loginMs = [...firstLogin.values()].map((l) => l.ms);
   const wallS = (Date.now() - t0) / 1000;
   sampleRss();
   clients.forEach((c) => c.close());
+  o.inspect?.(w, sns, search.failures);
   w.close();
   return {
     nodes: o.nodes, supernodes: nSn, phones: nPh, seed,
-    loggedIn: loginOk.size, loginMs: { p50: pct(loginMs, 50), p95: pct(loginMs, 95), p99: pct(loginMs, 99) },
-    bytesPerLoginMean: Math.round([...loginOk.values()].reduce((a, l) => a + l.bytes, 0) / Math.max(1, loginOk.size)),
+    loggedIn: loginOk.size, loginTrouble: Object.fromEntries(retries), loginMs: { p50: pct(loginMs, 50), p95: pct(loginMs, 95), p99: pct(loginMs, 99) },
+    bytesPerLoginMean: Math.round([...firstLogin.values()].reduce((a, l) => a + l.bytes, 0) / Math.max(1, firstLogin.size)),
     search, churn,
     snLoad: { clientsMin: Math.min(...loads), clientsP50: pct(loads, 50), clientsMax: Math.max(...loads), clientsMean: Math.round(loads.reduce((a, b) => a + b, 0) / loads.length) },
     virtualS: w.sched.nowUs / 1e6, wallS, peakRssMb: Math.round(peakRss / 2 ** 20), rssPerNodeKb,

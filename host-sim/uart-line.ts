@@ -62,7 +62,7 @@ export function startSimFlash(sched: NodeScheduler, rng: Rng, phone: RomPhone, i
   const arm = () => {
     if (timer) sched.cancel(timer);
     timer = null;
-    if (!session.finished && Number.isFinite(session.deadlineMs)) timer = sched.at(session.deadlineMs * 1000, () => { timer = null; session.poll(sched.nowUs / 1000); arm(); });
+    if (!session.finished && Number.isFinite(session.deadlineMs)) { const due = session.deadlineMs; timer = sched.at(due * 1000, () => { timer = null; session.poll(Math.max(sched.nowUs / 1000, due)); arm(); }); } // max(): µs↔ms rounding must not make the timer fire 'early' forever
   };
   const line = new SerialLine(sched, rng, phone, (b) => { session.feed(b, sched.nowUs / 1000); arm(); });
   if (opts.noise) line.noise = opts.noise;

@@ -57,7 +57,7 @@ const arm = () => {
   if (timer) clearTimeout(timer);
   timer = null;
   if (session.finished) { finish(); return; }
-  if (Number.isFinite(session.deadlineMs)) timer = setTimeout(() => { session.poll(now()); arm(); }, Math.max(0, session.deadlineMs - now()));
+  if (Number.isFinite(session.deadlineMs)) { const due = session.deadlineMs; timer = setTimeout(() => { session.poll(Math.max(now(), due)); arm(); }, Math.max(0, due - now())); }
 };
 port.on('data', (d: Buffer) => { session.feed(new Uint8Array(d), now()); arm(); });
 port.on('close', () => { if (!session.finished) { session.abort(`${o.port} closed (line dropped?); run the same command again to resume`); finish(); } });
