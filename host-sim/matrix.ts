@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import lenaWav from 'audio-lena/wav';
-import { World } from './world.js';
+import { backboneWorld } from './world.js';
 import { PRESETS, attachPhone, attachNatBehindFirewall, directPossible, type Preset } from './presets.js';
 import { scriptedCall, type CallFigures } from './call-flow.js';
 import { decodeWav } from './audio-io.js';
@@ -19,18 +19,10 @@ export interface PairResult {
   codec: string | null; failure?: string;
 }
 
-function baseWorld(seed: number): World {
-  const w = new World({ seed });
-  w.addLoginServer('198.51.100.10');
-  const sns = ['198.51.100.21', '198.51.100.22', '198.51.100.23'];
-  for (const ip of sns) w.bootstrapEntry(ip);
-  sns.forEach((ip, i) => w.addNode(`sn${i + 1}`, ip, { supernode: 'auto', port: 33033 }));
-  return w;
-}
 
 /** One call between two presets. Names are fixed so runs are comparable. */
 export function runPair(caller: Preset, callee: Preset, seed: number, speech: Int16Array): { result: PairResult; figures: CallFigures } {
-  const w = baseWorld(seed);
+  const w = backboneWorld(seed);
   try {
     attachPhone(w, 'alice', caller, { user: 'alice', password: 'alice-pass-1', register: true }, 1_000_000);
     attachPhone(w, 'bob', callee, { user: 'bob', password: 'bob-pass-22', register: true }, 1_000_000);
@@ -56,7 +48,7 @@ export const SEED_SETUPS = [
 ] as const;
 
 export function runSeedSetup(i: number, seed: number, speech: Int16Array): CallFigures {
-  const w = baseWorld(seed);
+  const w = backboneWorld(seed);
   try {
     const prov = (u: string) => ({ user: u, password: `${u}-pass-1`, register: true });
     if (i === 0) { attachPhone(w, 'alice', 'public', prov('alice'), 1_000_000); attachPhone(w, 'bob', 'public', prov('bob'), 1_000_000); }

@@ -142,3 +142,16 @@ export class World {
 
   close(): void { this.login?.close(); }
 }
+
+/**
+ * The standard backbone of scenarios and tests: a login server at 198.51.100.10 and `snCount` supernodes at
+ * 198.51.100.21, .22, … (port 33033), all public; phones are added by the caller.
+ */
+export function backboneWorld(seed: number, snCount = 3): World {
+  const w = new World({ seed });
+  w.addLoginServer('198.51.100.10');
+  const sns = Array.from({ length: snCount }, (_, i) => `198.51.100.${21 + i}`);
+  for (const ip of sns) w.bootstrapEntry(ip);
+  sns.forEach((ip, i) => w.addNode(`sn${i + 1}`, ip, { supernode: 'auto', port: SN_PORT }));
+  return w;
+}

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import lenaWav from 'audio-lena/wav';
 import { decodeWav } from '../../host-sim/audio-io.js';
-import { World } from '../../host-sim/world.js';
+import { World, backboneWorld } from '../../host-sim/world.js';
 import { PRESETS, attachPhone, directPossible, TRAITS } from '../../host-sim/presets.js';
 import { runPair } from '../../host-sim/matrix.js';
 import { scriptedCall } from '../../host-sim/call-flow.js';
@@ -13,14 +13,7 @@ import { natPresets, type Nat } from '../../host-sim/net/network.js';
 
 const lena = decodeWav(new Uint8Array(lenaWav as ArrayBuffer), 8000).pcm;
 
-function world(seed: number): World {
-  const w = new World({ seed });
-  w.addLoginServer('198.51.100.10');
-  const sns = ['198.51.100.21', '198.51.100.22', '198.51.100.23'];
-  for (const ip of sns) w.bootstrapEntry(ip);
-  sns.forEach((ip, i) => w.addNode(`sn${i + 1}`, ip, { supernode: 'auto', port: 33033 }));
-  return w;
-}
+const world = (seed: number) => backboneWorld(seed);
 
 test('NAT discovery (RFC 5780 style, supernodes as reflectors) classifies every NAT preset and a public host', () => {
   const w = world(5);

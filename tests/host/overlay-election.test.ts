@@ -3,18 +3,11 @@
 // minimum uptime, with spare capacity; `supernode=never` never does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { World, type Provisioning } from '../../host-sim/world.js';
+import { World, backboneWorld, type Provisioning } from '../../host-sim/world.js';
 import { attachPhone, type Preset } from '../../host-sim/presets.js';
 import type { FirmwareNode } from '../../host-sim/firmware.js';
 
-function world(seed: number): World {
-  const w = new World({ seed });
-  w.addLoginServer('198.51.100.10');
-  const sns = ['198.51.100.21', '198.51.100.22', '198.51.100.23'];
-  for (const ip of sns) w.bootstrapEntry(ip);
-  sns.forEach((ip, i) => w.addNode(`sn${i + 1}`, ip, { supernode: 'auto', port: 33033 }));
-  return w;
-}
+const world = (seed: number) => backboneWorld(seed);
 
 /** A phone with `preset`, provisioned with snMinUptimeS (written over the provisioning before it boots). */
 function phone(w: World, name: string, preset: Preset, prov: Provisioning, minUptimeS: number): FirmwareNode {
