@@ -228,12 +228,9 @@ function run(w: World, o: ScenarioOpts): CallReport {
 
 function wire(e: FwEvent): number { return e.counters.wireSent + e.counters.wireRecv; }
 
-/** When alice's microphone captured its first sample of speech: the start of the first block after answer. */
+/** When alice's microphone captured its first sample of speech: the mic starts at her answer event. */
 function micStartUs(w: World): number {
-  const a = w.find('alice', 'call.answered')!;
-  // Blocks arrive every 10 ms from audio start; the block delivered at t holds sound from t − 10 ms.
-  const audioStart = a.timeUs;
-  return audioStart; // mic.start() and audio start happen at the answer event; first sample spans [t, t+10ms)
+  return w.find('alice', 'call.answered')!.timeUs;
 }
 
 /** The click: 2 ms of a ±20000 square wave at 1 kHz, 300 ms after the speech (in the 500 ms before hang-up). */

@@ -136,7 +136,7 @@ function sendProbes(now: i64): void {
   }
   const cfg = node.cfg;
   for (let i = 0; i < cfg.bootstrapCount; i++) {
-    if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
+    if (node.isSelf(cfg.bootstrapIp[i], cfg.bootstrapPort[i])) continue;
     txBegin(MSG_PROBE).u32(client.probeNonce);
     txSendUdp(node.udpSock, cfg.bootstrapIp[i], cfg.bootstrapPort[i]);
   }
@@ -189,7 +189,7 @@ function udpGiveUp(now: i64): void {
   client.nextProbeUs = NEVER;
   const cfg = node.cfg;
   for (let i = 0; i < cfg.bootstrapCount; i++) {
-    if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
+    if (node.isSelf(cfg.bootstrapIp[i], cfg.bootstrapPort[i])) continue;
     const c = connOpen(ROLE_SC_SN, cfg.bootstrapIp[i], cfg.bootstrapPort[i], now);
     if (c !== null) client.candidates.push(c);
   }
@@ -210,7 +210,7 @@ function tryWebPorts(now: i64): void {
   client.webPortsUs = NEVER;
   const cfg = node.cfg;
   for (let i = 0; i < cfg.bootstrapCount; i++) {
-    if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
+    if (node.isSelf(cfg.bootstrapIp[i], cfg.bootstrapPort[i])) continue;
     for (let k = 0; k < 2; k++) {
       const c = connOpen(ROLE_SC_SN, cfg.bootstrapIp[i], k == 0 ? 443 : 80, now);
       if (c !== null) client.candidates.push(c);

@@ -20,6 +20,9 @@ export class NodeState {
   isSupernode: bool = false;
   bootUs: i64 = 0;
 
+  /** Whether ip:port is this node itself (a supernode finds its own address in the bootstrap list). */
+  isSelf(ip: u32, port: i32): bool { return ip == this.localIp && port == this.port; }
+
   seed(seed: u64): void {
     this.prngOverlay.seed(seed, 1);
     this.prngCall.seed(seed, 2);

@@ -77,7 +77,7 @@ export function snStart(now: i64): void {
   for (let i = 0; i < cfg.bootstrapCount; i++) dhtSeen(cfg.bootstrapIp[i], cfg.bootstrapPort[i], now);
   sn.republishUs = now + REPUBLISH_US;
   for (let i = 0; i < cfg.bootstrapCount; i++) {
-    if (cfg.bootstrapIp[i] == node.localIp && cfg.bootstrapPort[i] == node.port) continue;
+    if (node.isSelf(cfg.bootstrapIp[i], cfg.bootstrapPort[i])) continue;
     hostCache.note(cfg.bootstrapIp[i], cfg.bootstrapPort[i], <u32>(now / 1_000_000), -1, 0);
     peerConn(cfg.bootstrapIp[i], cfg.bootstrapPort[i], now);
   }
