@@ -10,13 +10,19 @@ import { stats } from "./lib/stats";
 import { KEY_PROVISIONING } from "./lib/keys";
 import { ipIsPrivate, endpointToString } from "./lib/addr";
 import { node } from "./overlay/node";
+import { connOpenFrame } from "./overlay/conns";
 import { Conn, conns, connClose, connFlush, connGet, ROLE_CALL, ROLE_PENDING, ROLE_SC_SN, ROLE_SN_CLIENT, ROLE_SN_PEER, ROLE_SN_SERVER } from "./overlay/conns";
+import { buddyDeadline, buddyStart, buddyTick } from "./buddy/buddies";
 import { clientDeadline, clientOnClosed, clientOnConnected, clientOnFrame, clientOnKeepaliveAck, clientOnProbeAck, clientOnRelayRefused, clientStart, clientTick } from "./overlay/client";
 import { snClassify, snDeadline, snOnAltUdp, snOnClientFrame, snOnClosed, snOnPeerFrame, snOnServerFrame, snOnUdp, snStart, snTick } from "./overlay/supernode";
-import { natDiscoveryDeadline, natDiscoveryOnAck, natDiscoverySock } from "./nat/discovery";
+import { natDiscoveryDeadline, natOnAck, natOwnsSock } from "./nat/discovery";
 import { callDeadline, callOnConnClosed, callOnConnected, callOnSignal, callSendPathDown, callTick } from "./call/call";
+import { callSendNatInfo } from "./call/call";
+import { natInfoTrickleDue } from "./nat/punch";
 import { punchDeadline, punchOnUdp, punchTick } from "./nat/punch";
 import { pathDeadline, pathTick } from "./nat/path";
+import { holdDeadline, holdTick } from "./call/hold";
+import { confDeadline, confOnAudio, confTick } from "./call/conference";
 import { mediaOnAudio, mediaOnRelayed, mediaOnRtp } from "./media/session";
 import { uiDeadline, uiOnKey, uiStart, uiTick } from "./ui/phone-ui";
 import { consoleOnBytes, consoleStart } from "./ui/console";
@@ -24,6 +30,7 @@ import { ui } from "./ui/phone-ui";
 import { ringerOnAudio } from "./ui/ringer";
 import { media } from "./media/session";
 import { provisioningLoad } from "./device/provisioning";
+import { secBoot } from "./sec/boot";
 import { bootDeadline, bootStart, bootTick } from "./device/boot";
 import { updateDeadline, updateOnClosed, updateOnConnected, updateOnData, updateOwns, updateStart, updateTick } from "./device/update";
 import {
@@ -34,6 +41,8 @@ import {
 import { netLocalIp, netTcpListen, netUdpOpen, netUdpLocalPort } from "../hal/net";
 import { storageRead } from "../hal/storage";
 import "../hal/system";
+import { imDeadline, imOnUdp, imTick } from "./im/im";
+import { imSnDeadline, imSnOnUdp, imSnTick } from "./im/hold";
 
 const RX_CAP: i32 = 65536;
 const rxBuf = new StaticArray<u8>(RX_CAP);
@@ -64,6 +73,7 @@ export function init(seed: i64, now: i64): i64 {
   const n = storageRead(KEY_PROVISIONING, changetype<usize>(cfgBuf), 4096);
   if (n > 0) provisioningLoad(String.UTF8.decodeUnsafe(changetype<usize>(cfgBuf), min(n, 4096), false));
   if (node.cfg.errors > 0) logError("provisioning: " + node.cfg.errors.toString() + " error(s), first: " + node.cfg.firstError);
+  secBoot();
   node.localIp = netLocalIp();
   let port = node.cfg.port;
   if (port == 0) port = 1024 + <i32>node.prngOverlay.below(64000);
@@ -83,6 +93,7 @@ export function init(seed: i64, now: i64): i64 {
   consoleStart();
   if (node.isSupernode) snStart(now);
   clientStart(now);
+  buddyStart(now);
   updateStart(now);
   return deadline();
 }
@@ -92,10 +103,16 @@ export function tick(now: i64): i64 {
   setNow(now);
   if (!booted) return -1;
   clientTick(now);
+  imTick(now);
+  if (node.isSupernode) imSnTick(now);
   snTick(now);
   callTick(now);
+  holdTick(now);
+  confTick(now);
+  buddyTick(now);
   punchTick(now);
   if (pathTick(now)) callSendPathDown();
+  if (natInfoTrickleDue(now)) callSendNatInfo();
   bootTick(now);
   updateTick(now, ui.lastKeyUs);
   uiTick(now);
@@ -106,12 +123,17 @@ function deadline(): i64 {
   let d = clientDeadline();
   d = min(d, snDeadline());
   d = min(d, callDeadline());
+  d = min(d, holdDeadline());
+  d = min(d, confDeadline());
+  d = min(d, buddyDeadline());
   d = min(d, punchDeadline());
   d = min(d, pathDeadline());
   d = min(d, uiDeadline());
   d = min(d, natDiscoveryDeadline());
   d = min(d, bootDeadline());
   d = min(d, updateDeadline());
+  d = min(d, imDeadline());
+  if (node.isSupernode) d = min(d, imSnDeadline());
   return d == NEVER ? -1 : d;
 }
 
@@ -126,18 +148,22 @@ export function onUdp(sock: i32, srcIp: u32, srcPort: i32, len: i32, now: i64): 
   const r = reader.reset(p + 1, len - 1);
   if (sock != node.udpSock) {
     if (sock == node.altUdpSock && node.isSupernode) snOnAltUdp(first, srcIp, srcPort, r, now);
-    else if (sock == natDiscoverySock() && first == MSG_NAT_TEST_ACK) natDiscoveryOnAck(r, now);
+    else if (natOwnsSock(sock) && first == MSG_NAT_TEST_ACK) natOnAck(sock, r, now);
     else stats.unexpected++;
     return after(now);
   }
   if (first == MSG_PROBE || first == MSG_KEEPALIVE || first == MSG_RELAY || first == MSG_NAT_TEST || first == MSG_NAT_TEST_FWD ||
-      first == MSG_DHT_FIND || first == MSG_DHT_FOUND || first == MSG_DHT_STORE) {
+      first == MSG_DHT_FIND || first == MSG_DHT_FOUND || first == MSG_DHT_STORE || first == 0x33 /* DHT_BUSY */ || first == 0x34 /* DHT_CACHE */) {
     if (node.isSupernode) snOnUdp(first, srcIp, srcPort, r, now); else stats.unexpected++;
   } else if (first == MSG_PROBE_ACK) clientOnProbeAck(srcIp, srcPort, r, now);
   else if (first == MSG_KEEPALIVE_ACK) clientOnKeepaliveAck(srcIp, srcPort, r, now);
   else if (first == MSG_RELAY_REFUSED) clientOnRelayRefused(srcIp, srcPort, r, now);
   else if (first == MSG_PUNCH || first == MSG_PUNCH_ACK) punchOnUdp(first, srcIp, srcPort, r, now);
   else if (first == MSG_RELAYED) mediaOnRelayed(r, now);
+  else if (first >= 0x60 && first <= 0x6F) {
+    // Issue #8: IM (phone side, firmware/im/im.ts) and held IMs (supernode side, firmware/im/hold.ts).
+    if (!imOnUdp(first, srcIp, srcPort, r, now) && !(node.isSupernode && imSnOnUdp(first, srcIp, srcPort, r, now))) stats.unexpected++;
+  }
   else stats.malformed++;
   return after(now);
 }
@@ -172,6 +198,7 @@ export function onTcpData(conn: i32, len: i32, now: i64): i64 {
   if (updateOwns(conn)) { if (len > 0 && len <= RX_CAP) updateOnData(conn, changetype<usize>(rxBuf), len, now); return after(now); }
   const c = connGet(conn);
   if (c === null || len <= 0 || len > RX_CAP) return deadline();
+  c.lastRxUs = now;
   let off = 0;
   while (off < len) {
     off += c.rx.push(changetype<usize>(rxBuf) + <usize>off, len - off);
@@ -186,8 +213,12 @@ export function onTcpData(conn: i32, len: i32, now: i64): i64 {
   return after(now);
 }
 
-function frame(c: Conn, p: usize, n: i32, now: i64): void {
+function frame(c: Conn, p: usize, len: i32, now: i64): void {
   stats.tcpRxFrames++;
+  // Security hook: Noise channel layer (overlay/conns.ts → sec/channel.ts): handshake frames are consumed,
+  // sealed frames opened in place; a bad one marks the stream broken and onTcpData closes it.
+  const n = connOpenFrame(c, p, len, now);
+  if (n <= 0) return;
   if (c.role == ROLE_SN_SERVER) { snOnServerFrame(p, n, now); return; }
   const type = load<u8>(p);
   const r = reader.reset(p + 1, n - 1);
@@ -225,7 +256,8 @@ function closed(c: Conn, now: i64): void {
 export function onAudio(samples: i32, now: i64): i64 {
   setNow(now);
   if (samples > 0 && samples <= AUDIO_CAP) {
-    if (media.active) mediaOnAudio(changetype<usize>(audioBuf), samples, now);
+    if (confOnAudio(changetype<usize>(audioBuf), samples, now)) {} // conference legs: the mixer (issue #8)
+    else if (media.active) mediaOnAudio(changetype<usize>(audioBuf), samples, now);
     else ringerOnAudio(samples);
   }
   return after(now);

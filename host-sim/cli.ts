@@ -1,6 +1,6 @@
 /**
  * Simulator command line (bundled to dist/sim.js; `npm start` runs `sim run`).
- *   sim run [--scenario default|firewall|wrong-password] [--input FILE.wav] [--seed N] [--codec pcmu|pcma]
+ *   sim run [--scenario default|firewall|wrong-password|buddies] [--input FILE.wav] [--seed N] [--codec pcmu|pcma]
  *           [--out DIR] [--verbose] [--pcap FILE.pcap]
  * Writes OUT/call-report.json, OUT/alice-mic.wav and OUT/bob-speaker.wav and prints a summary.
  * Errors: one clear line on stderr and exit code 1 (2 when the scenario ran but the call failed).
@@ -11,6 +11,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import lenaWav from 'audio-lena/wav';
 import { runScenario, summary, SCENARIOS, CODECS, type ScenarioName } from './scenario.js';
 import { decodeWav, readWavFile } from './audio-io.js';
+import { runBuddies, buddiesSummary } from './scenarios/buddies.js';
+import { writeConference, conferenceSummary } from './scenarios/conference.js';
+import { writeHold, holdSummary } from './scenarios/hold.js';
+import { writeTransfer, transferSummary } from './scenarios/transfer.js';
+import { writeMultilogin, multiloginSummary } from './scenarios/multilogin.js';
+import { writeOfflineIm, offlineImSummary } from './scenarios/offline-im.js';
 
 function intArg(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) throw new InvalidArgumentError('must be an integer 0..4294967295');
@@ -31,6 +37,36 @@ program.command('run', { isDefault: true })
   .action((opts) => {
     if (!SCENARIOS.includes(opts.scenario)) fail(`unknown scenario '${opts.scenario}' (expected ${SCENARIOS.join(', ')})`);
     if (opts.codec !== undefined && !CODECS.includes(opts.codec)) fail(`unknown codec '${opts.codec}' (expected ${CODECS.join(', ')})`);
+    if (opts.scenario === 'buddies') { // issue #8/#5: buddy list, presence, block (host-sim/scenarios/buddies.ts)
+      let r;
+      try { r = runBuddies({ seed: opts.seed, outDir: opts.out, verbose: opts.verbose }); } catch (e) { fail((e as Error).message); }
+      process.stdout.write(buddiesSummary(r!) + `\n  report  ${path.join(opts.out, 'buddies-report.json')}\n`);
+      process.exitCode = r!.ok ? 0 : 2;
+      return;
+    }
+    if (opts.scenario === 'conference' || opts.scenario === 'hold' || opts.scenario === 'transfer') { // issue #8 (host-sim/scenarios/)
+      const o = { seed: opts.seed, outDir: opts.out, verbose: opts.verbose };
+      let text = '', ok = false;
+      try {
+        if (opts.scenario === 'conference') { const r = writeConference(o); text = conferenceSummary(r); ok = r.ok; }
+        else if (opts.scenario === 'hold') { const r = writeHold(o); text = holdSummary(r); ok = r.ok; }
+        else { const r = writeTransfer(o); text = transferSummary(r); ok = r.ok; }
+      } catch (e) { fail((e as Error).message); }
+      process.stdout.write(text + `\n  report  ${path.join(opts.out, `${opts.scenario}-report.json`)}\n`);
+      process.exitCode = ok ? 0 : 2;
+      return;
+    }
+    if (opts.scenario === 'multilogin' || opts.scenario === 'offline-im') { // issue #8 (host-sim/scenarios/multilogin.ts, offline-im.ts)
+      const o = { seed: opts.seed, outDir: opts.out, verbose: opts.verbose };
+      let text = '', ok = false;
+      try {
+        if (opts.scenario === 'multilogin') { const r = writeMultilogin(o); text = multiloginSummary(r); ok = r.ok; }
+        else { const r = writeOfflineIm(o); text = offlineImSummary(r); ok = r.ok; }
+      } catch (e) { fail((e as Error).message); }
+      process.stdout.write(text + `\n  report  ${path.join(opts.out, `${opts.scenario}-report.json`)}\n`);
+      process.exitCode = ok ? 0 : 2;
+      return;
+    }
     let input: Int16Array, inputName: string;
     try {
       if (opts.input) {

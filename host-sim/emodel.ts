@@ -5,8 +5,8 @@
  *
  *   R = Ro − Is − Id − Ie,eff + A
  *
- * Codec impairments (Ie, Bpl) come from ITU-T G.113 Appendix I for G.711; iLBC's are provisional (see
- * CODEC_IMPAIRMENTS below).
+ * Codec impairments (Ie, Bpl) come from ITU-T G.113 Appendix I for G.711; iLBC's were measured
+ * (tools/bench-jitter-emodel.ts; see CODEC_IMPAIRMENTS below).
  * Loss burstiness enters through BurstR (G.107 §7.5), estimated from the observed loss pattern as a
  * two-state Markov chain: BurstR = 1/(p + q).
  */
@@ -136,21 +136,22 @@ export interface CodecImpairment { Ie: number; Bpl: number; source: string }
 /**
  * - G.711 (PCMU/PCMA): ITU-T G.113 Appendix I — Ie = 0; Bpl = 25.1 with packet-loss concealment
  *   (G.711 Appendix I; ours is written after it), 4.3 without.
- * - iLBC: G.113 Appendix I has no iLBC entry. PROVISIONAL values: Ie 10 (20 ms) / 9 (30 ms) — iLBC
- *   is rated a little below G.711 in listening tests — and Bpl 25.1, i.e. assumed as loss-robust as G.711
- *   with Appendix I concealment (iLBC's frames are coded independently and it has its own PLC). They are
- *   assumptions, not measurements: tools/bench-jitter-emodel.ts implements the measurement (equivalent
- *   impairment of an objective Bark-spectral distortion, calibrated on MNRU noise and on G.711 with
- *   zero-inserted loss, codecs run through the firmware's buffer and PLC), but that simple instrument fails
- *   its own check — it gives G.711 with PLC a Bpl far below G.113's 25.1 — so its iLBC numbers are not used.
- *   Replacing them needs a validated instrument (ITU-T P.862/P.863-class) or a listening test.
+ * - iLBC: G.113 Appendix I has no iLBC entry; measured by tools/bench-jitter-emodel.ts in the manner of ITU-T
+ *   P.834 (`node --import tsx tools/bench-jitter-emodel.ts`, 48 s of speech, out/emodel-codecs.json): a Bark
+ *   spectral distortion instrument calibrated on reference codecs with G.113 Ie values (G.711, G.726
+ *   40/32/24/16, G.723.1 6.3, GSM-FR via ffmpeg) gives Ie 19 (20 ms) / 23 (30 ms) — ± 16 (leave-one-out RMS
+ *   of the calibration; it ranks the references with Spearman ρ 0.86); the loss part calibrated on G.711 with
+ *   Appendix-I-style PLC (Bpl 25.1) gives Bpl 49.7 / 42.9 (iLBC's PLC degrades less per lost frame than
+ *   G.711's; the instrument compresses Bpl toward the reference — silence insertion measures 17.2 where G.113
+ *   says 4.3 — so these are if anything low). Rerun the tool after a codec or PLC change and copy its values
+ *   here and into firmware/ui/emodel.ts.
  */
 export const CODEC_IMPAIRMENTS: Record<string, CodecImpairment> = {
   pcmu: { Ie: 0, Bpl: 25.1, source: 'ITU-T G.113 App. I (G.711 with App. I PLC)' },
   pcma: { Ie: 0, Bpl: 25.1, source: 'ITU-T G.113 App. I (G.711 with App. I PLC)' },
   pcmuNoPlc: { Ie: 0, Bpl: 4.3, source: 'ITU-T G.113 App. I (G.711 without PLC)' },
-  ilbc20: { Ie: 10, Bpl: 25.1, source: 'provisional (assumed; see the comment above)' },
-  ilbc30: { Ie: 9, Bpl: 25.1, source: 'provisional (assumed; see the comment above)' },
+  ilbc20: { Ie: 19, Bpl: 49.7, source: 'measured: tools/bench-jitter-emodel.ts (P.834-style, Ie ± 16)' },
+  ilbc30: { Ie: 23, Bpl: 42.9, source: 'measured: tools/bench-jitter-emodel.ts (P.834-style, Ie ± 16)' },
 };
 
 export interface CallQualityInput {

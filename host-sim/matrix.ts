@@ -1,5 +1,5 @@
 /**
- * `npm run matrix` (issue #4): every ordered pair of network presets (caller × callee, 8 × 8) makes a real
+ * `npm run matrix` (issue #4): every ordered pair of network presets (caller × callee, 9 × 9) makes a real
  * speech call of ≥ 5 s in the simulator; the result is out/nat-matrix.json and a table of success, media path,
  * dial-to-audio time and bytes, followed by the seed's three experiments beside Skype's figures.
  * Options: --seed N, --speech-ms N, --out DIR, --only caller:callee.

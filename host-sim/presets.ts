@@ -7,7 +7,8 @@ import { natPresets, firewallPresets, type Middlebox } from './net/network.js';
 import type { FirmwareNode } from './firmware.js';
 
 export const PRESETS = [
-  'public', 'full-cone', 'restricted-cone', 'port-restricted-cone', 'symmetric', 'udp-blocked', 'tcp-80-443', 'same-nat',
+  'public', 'full-cone', 'restricted-cone', 'port-restricted-cone', 'symmetric', 'symmetric-sequential', 'udp-blocked',
+  'tcp-80-443', 'same-nat',
 ] as const;
 export type Preset = (typeof PRESETS)[number];
 
@@ -21,6 +22,8 @@ export interface PresetTraits {
   inboundTcp: boolean;
   /** Outbound TCP only to these ports (undefined = any). */
   tcpPorts?: number[];
+  /** A non-endpoint-independent mapping whose NAT allocates ports sequentially: the next port is predictable. */
+  sequentialPorts?: boolean;
 }
 
 export const TRAITS: Record<Preset, PresetTraits> = {
@@ -29,6 +32,7 @@ export const TRAITS: Record<Preset, PresetTraits> = {
   'restricted-cone': { udp: true, nat: true, mapping: 'endpoint-independent', filtering: 'address-dependent', inboundTcp: false },
   'port-restricted-cone': { udp: true, nat: true, mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', inboundTcp: false },
   'symmetric': { udp: true, nat: true, mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent', inboundTcp: false },
+  'symmetric-sequential': { udp: true, nat: true, mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent', inboundTcp: false, sequentialPorts: true },
   'udp-blocked': { udp: false, nat: false, mapping: 'none', filtering: 'none', inboundTcp: false },
   'tcp-80-443': { udp: false, nat: false, mapping: 'none', filtering: 'none', inboundTcp: false, tcpPorts: [80, 443] },
   'same-nat': { udp: true, nat: true, mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', inboundTcp: false },
@@ -41,6 +45,12 @@ export const TRAITS: Record<Preset, PresetTraits> = {
  *   symmetric (random-port) peer only when its own filter is not port-dependent (the peer's new port gets
  *   through an endpoint-independent or address-dependent filter); two symmetric NATs never; two phones
  *   behind the same NAT always (over the LAN).
+ * - port prediction (RFC 4787 §4.2.2 sequential port assignment; the technique of RFC 5128 §2.4 / §3.3 with
+ *   predicted ports): a symmetric NAT that allocates ports sequentially is reachable like an EIM one by a
+ *   peer that maps endpoint-independently (whatever its filter) or has no NAT: the symmetric side tells its
+ *   next port and the peer punches a small window of ports there. Two predicting sides are not counted:
+ *   each one's window probes allocate new ports on its own NAT and spoil the other's prediction; a
+ *   random-port peer is unpredictable.
  * - one side without UDP: direct TCP if the other side accepts inbound TCP and the firewall lets the
  *   connection out (not a port-80/443-only firewall: phones listen on their own port).
  */
@@ -51,6 +61,7 @@ export function directPossible(a: Preset, b: Preset): { possible: boolean; trans
     if (!A.nat || !B.nat) return { possible: true, transport: 'udp' };
     const eimA = A.mapping === 'endpoint-independent', eimB = B.mapping === 'endpoint-independent';
     if (eimA && eimB) return { possible: true, transport: 'udp' };
+    if ((A.sequentialPorts && eimB) || (B.sequentialPorts && eimA)) return { possible: true, transport: 'udp' };
     if (eimA !== eimB) {
       const eim = eimA ? A : B;
       return eim.filtering !== 'address-and-port-dependent' ? { possible: true, transport: 'udp' } : { possible: false, transport: null };
@@ -93,6 +104,11 @@ export function attachPhone(w: World, name: string, preset: Preset, prov: Provis
       if (!nat) { nat = w.net.addNat('shared-nat', pubIp, natPresets['port-restricted-cone']); sharedNats.set(w, nat); }
       const n = w.nodes.size + 10;
       return w.addNode(name, `192.168.77.${n}`, prov, { behind: nat, bootAtUs });
+    }
+    case 'symmetric-sequential': {
+      // RFC 4787 address-and-port-dependent mapping and filtering, ports assigned sequentially (step 1)
+      const nat = w.net.addNat(`${name}-nat`, pubIp, { ...natPresets.symmetric, portAssignment: 'sequential' });
+      return w.addNode(name, `192.168.${site}.10`, prov, { behind: nat, bootAtUs });
     }
     default: {
       const nat = w.net.addNat(`${name}-nat`, pubIp, natPresets[preset]);

@@ -1,10 +1,14 @@
 /**
- * A raw overlay client for tests and the scale run (issue #5): opens a TCP connection to a supernode, sends
- * HELLO, then SEARCH frames, and decodes SEARCH_RESP (docs/protocol.md §Distributed index). Also sends raw
+ * A raw overlay client for tests and the scale run (issue #5): opens a TCP connection to a supernode, runs the
+ * Noise_XX channel handshake every overlay TCP connection starts with (firmware/sec/channel.ts; initiator, no
+ * certificate, keys derived from the host address so runs stay reproducible), sends HELLO, then SEARCH frames,
+ * and decodes SEARCH_RESP (docs/protocol.md §Distributed index). Also sends raw
  * DHT_FIND datagrams to ask one supernode whether it holds a record (index placement checks).
  */
+import { createHash } from 'node:crypto';
 import type { SimHost, TcpConn } from './net/types.js';
 import type { Scheduler } from './net/scheduler.js';
+import { NoiseHandshake, type NoiseCipher } from '../server/noise.ts';
 
 export type SearchResult = 'online' | 'offline' | 'exists' | 'unknown' | 'error' | 'timeout';
 
@@ -15,11 +19,17 @@ export interface SearchOutcome {
   sn?: string;
   status?: number;
   ms: number;
-  /** Bytes of the SEARCH and SEARCH_RESP frames on the client's link. */
+  /** Bytes of the SEARCH and SEARCH_RESP frames on the client's link (sealed: each with its 16-byte tag). */
   bytes: number;
 }
 
 const MSG_HELLO = 0x10, MSG_SEARCH = 0x15, MSG_SEARCH_RESP = 0x16, MSG_DHT_FIND = 0x30, MSG_DHT_FOUND = 0x31;
+
+function rawFrame(body: Uint8Array): Uint8Array {
+  const f = new Uint8Array(2 + body.length);
+  f[0] = body.length >> 8; f[1] = body.length & 255; f.set(body, 2);
+  return f;
+}
 
 function ipStr(n: number): string { return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'); }
 
@@ -42,10 +52,15 @@ export class SearchClient {
   private pending = new Map<number, { name: string; startUs: number; bytes: number; done: (o: SearchOutcome) => void }>();
   connected = false;
   private queue: Uint8Array[] = [];
+  private hs: NoiseHandshake;
+  private txc: NoiseCipher | null = null;
+  private rxc: NoiseCipher | null = null;
 
   constructor(readonly host: SimHost, readonly sched: Scheduler, snIp: number, snPort: number) {
+    const key = (what: string) => createHash('sha256').update(`scale-client ${what} ${host.ip}:${snIp}:${snPort}`).digest();
+    this.hs = new NoiseHandshake('XX', true, new TextEncoder().encode('p2pphone-chan-v1'), { s: key('s'), e: key('e') });
     this.conn = host.tcpConnect(snIp, snPort, {
-      onConnect: () => { this.connected = true; for (const f of this.queue) this.conn.send(f); this.queue = []; },
+      onConnect: () => { this.conn.send(rawFrame(this.hs.writeMessage())); },
       onData: (d) => this.onData(d),
       onClose: () => { this.connected = false; },
     });
@@ -57,8 +72,10 @@ export class SearchClient {
     this.sendFrame(hello);
   }
 
+  /** f = [len u16][type][body]: sealed as [len u16][ChaCha20-Poly1305([type][body]) ‖ tag] once the channel is up. */
   private sendFrame(f: Uint8Array): void {
-    if (this.connected) this.conn.send(f); else this.queue.push(f);
+    if (!this.connected) { this.queue.push(f); return; }
+    this.conn.send(rawFrame(this.txc!.encrypt(new Uint8Array(0), f.subarray(2))));
   }
 
   /** Sends SEARCH for `name`; `done` gets the outcome (or 'timeout' after timeoutUs). */
@@ -69,7 +86,7 @@ export class SearchClient {
     const dv = new DataView(f.buffer);
     dv.setUint16(0, f.length - 2); f[2] = MSG_SEARCH; dv.setUint32(3, txid); f[7] = nb.length; f.set(nb, 8);
     const startUs = this.sched.nowUs;
-    this.pending.set(txid, { name, startUs, bytes: f.length, done });
+    this.pending.set(txid, { name, startUs, bytes: f.length + 16, done });
     this.sendFrame(f);
     this.sched.at(startUs + timeoutUs, () => {
       const p = this.pending.get(txid);
@@ -86,9 +103,21 @@ export class SearchClient {
     while (this.buf.length >= 2) {
       const len = (this.buf[0] << 8) | this.buf[1];
       if (this.buf.length < 2 + len) break;
-      const fr = this.buf.subarray(2, 2 + len);
+      let fr = this.buf.subarray(2, 2 + len);
       this.buf = this.buf.subarray(2 + len);
-      if (len > 0 && fr[0] === MSG_SEARCH_RESP) this.onResp(fr, len + 2);
+      if (len === 0) continue;
+      if (!this.rxc) {
+        // Noise message 2 (e, ee, s, es + the SN's certificate, if any): answer with message 3, then split.
+        try { this.hs.readMessage(fr); this.conn.send(rawFrame(this.hs.writeMessage())); } catch { this.conn.close(); return; }
+        [this.txc, this.rxc] = this.hs.split();
+        this.connected = true;
+        for (const q of this.queue) this.sendFrame(q);
+        this.queue = [];
+        continue;
+      }
+      try { fr = this.rxc.decrypt(new Uint8Array(0), fr); } catch { this.conn.close(); return; }
+      // Bytes as on the wire: the sealed frame (16 B of tag more than the plain one).
+      if (fr.length > 0 && fr[0] === MSG_SEARCH_RESP) this.onResp(fr, len + 2);
     }
   }
 

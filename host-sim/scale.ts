@@ -25,9 +25,15 @@ export interface ScaleOpts {
   offlineShare?: number;
   /** Churn (a): kill this share of the supernodes at once after the first search round (0 = no churn). */
   killSnShare?: number;
+  /** Login storm (b): every online phone powers off and boots again at a random moment within this many seconds (0 = none). */
+  stormS?: number;
   /** Searches in flight at once. */
   searchParallel?: number;
   log?: (s: string) => void;
+  /** Called with the report so far after each phase (the CLI writes it: a long run leaves figures even if cut short). */
+  onPhase?: (r: ScaleReport) => void;
+  /** Called with the world once it is built, before it runs (tests and debugging). */
+  onWorld?: (w: World) => void;
   /** Called with the world before it is closed (tests and debugging). */
   inspect?: (w: World, sns: FirmwareNode[], failures: string[]) => void;
 }
@@ -40,8 +46,19 @@ export interface ScaleReport {
   loggedIn: number; loginTrouble: Record<string, number>; loginMs: { p50: number; p95: number; p99: number }; bytesPerLoginMean: number;
   search: SearchStats;
   churn?: { killedSn: number; affectedPhones: number; relogin99S: number | null; reloggedShare: number; searchDuring: SearchStats; searchAfter: SearchStats };
+  storm?: { phones: number; windowS: number; relogin99S: number | null; reloggedShare: number; loginRetries: Record<string, number>; searchDuring: SearchStats; searchAfter: SearchStats };
   snLoad: { clientsMin: number; clientsP50: number; clientsMax: number; clientsMean: number };
+  /**
+   * Supernode load from the supernodes' own `sn.load` reports (every 60 s and at the end): the peak per
+   * supernode over the run, its distribution over supernodes, the configured limits and the refusals (BUSY).
+   */
+  snPeak?: { clients: Dist; records: Dist; relays: Dist; limits: { clients: number; records: number; relays: number }; overLimit: number; busyClients: number; busyRecords: number; busyRelays: number };
   virtualS: number; wallS: number; peakRssMb: number; rssPerNodeKb: number; nodeVirtualSecondsPerWallSecond: number;
+}
+
+export interface Dist { min: number; p50: number; p95: number; max: number; mean: number }
+function dist(xs: number[]): Dist {
+  return xs.length ? { min: Math.min(...xs), p50: pct(xs, 50), p95: pct(xs, 95), max: Math.max(...xs), mean: mean(xs) } : { min: 0, p50: 0, p95: 0, max: 0, mean: 0 };
 }
 
 function mean(xs: number[]): number { return xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10 : 0; }
@@ -95,6 +112,8 @@ export function runScale(o: ScaleOpts): ScaleReport {
   const snSearches: { msgs: number; bytes: number }[] = [];
   /** Login trouble seen (event name:reason → count), for the report. */
   const retries = new Map<string, number>();
+  /** Per supernode: peak load seen in its `sn.load` reports, its limits and refusal counters. */
+  const snLoadPeak = new Map<string, { clients: number; records: number; relays: number; maxClients: number; maxRecords: number; maxRelays: number; busyClients: number; busyRecords: number; busyRelays: number }>();
   w.onEvent((e) => {
     if (e.name === 'login.retry' || e.name === 'login.fail' || e.name === 'sn.busy' || e.name === 'sn.lost' || e.name === 'hc.noanswer') retries.set(`${e.name}:${e.kv.reason ?? ''}`, (retries.get(`${e.name}:${e.kv.reason ?? ''}`) ?? 0) + 1);
     if (e.name === 'login.ok') {
@@ -102,7 +121,16 @@ export function runScale(o: ScaleOpts): ScaleReport {
       loginOk.set(e.node, { ms: Number(e.kv.ms), bytes: e.counters.wireSent + e.counters.wireRecv, sn: e.kv.sn, t: e.timeUs });
     }
     if (e.name === 'sn.search') snSearches.push({ msgs: Number(e.kv.msgs), bytes: Number(e.kv.bytes) });
+    if (e.name === 'sn.load') {
+      const k = (f: string) => Number(e.kv[f] ?? 0);
+      const cur = snLoadPeak.get(e.node) ?? { clients: 0, records: 0, relays: 0, maxClients: 0, maxRecords: 0, maxRelays: 0, busyClients: 0, busyRecords: 0, busyRelays: 0 };
+      cur.clients = Math.max(cur.clients, k('clients')); cur.records = Math.max(cur.records, k('records')); cur.relays = Math.max(cur.relays, k('relays'));
+      cur.maxClients = k('maxClients'); cur.maxRecords = k('maxRecords'); cur.maxRelays = k('maxRelays');
+      cur.busyClients = k('busyClients'); cur.busyRecords = k('busyRecords'); cur.busyRelays = k('busyRelays');
+      snLoadPeak.set(e.node, cur);
+    }
   });
+  o.onWorld?.(w);
   // Keep world.events small at scale: the report reads only the listener's maps.
   const trimEvents = () => { if (w.events.length > 20000) w.events.splice(0, w.events.length); w.logs.length = 0; };
 
@@ -120,11 +148,15 @@ export function runScale(o: ScaleOpts): ScaleReport {
   log(`login trouble: ${JSON.stringify(Object.fromEntries(retries))}`);
   log(`logins: ${loginOk.size}/${nPh} at ${(w.sched.nowUs / 1e6).toFixed(1)} s (wall ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const rssPerNodeKb = Math.round((process.memoryUsage().rss - rss0) / 1024 / o.nodes);
+  let search: SearchStats = { count: 0, successRate: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, bytesMean: 0, snMsgsMean: 0, snDhtBytesMean: 0, failures: [] };
+  let churn: ScaleReport['churn'];
+  let storm: ScaleReport['storm'];
 
   // Some phones leave: searched later as offline but seen (their records stay 72 h).
   const offlineShare = o.offlineShare ?? 0.1;
   const offline = new Set<string>();
   for (const p of phones) if (loginOk.has(p.name) && rng.u32() / 2 ** 32 < offlineShare) { p.powerOff(); offline.add(p.name); }
+  o.onPhase?.(makeReport());
   step(w.sched.nowUs + 30e6);
 
   const clients: SearchClient[] = [];
@@ -140,7 +172,8 @@ export function runScale(o: ScaleOpts): ScaleReport {
     }
   };
 
-  const searchRound = (count: number): SearchStats => {
+  /** `lenient` (during churn or a storm): finding the user's record, online or offline, counts as success. */
+  const searchRound = (count: number, lenient = false): SearchStats => {
     newClients();
     const ev0 = snSearches.length;
     const targets = phones.filter((p) => loginOk.has(p.name));
@@ -158,7 +191,7 @@ export function runScale(o: ScaleOpts): ScaleReport {
     step(w.sched.nowUs + 1e6); // client connections up
     for (let i = 0; i < par; i++) issue();
     step(w.sched.nowUs + count * 3e6, () => outcomes.length >= count);
-    const ok = outcomes.filter((x) => x.o.result === x.want || (x.want === 'offline' && x.o.result === 'online'));
+    const ok = outcomes.filter((x) => x.o.result === x.want || ((x.want === 'offline' || lenient) && (x.o.result === 'online' || x.o.result === 'offline')));
     const ms = outcomes.map((x) => x.o.ms);
     return {
       count: outcomes.length, successRate: outcomes.length ? ok.length / outcomes.length : 0,
@@ -171,10 +204,10 @@ export function runScale(o: ScaleOpts): ScaleReport {
   };
 
   const nSearch = Math.max(o.searches ?? 1000, 1);
-  const search = searchRound(nSearch);
+  search = searchRound(nSearch);
   log(`search: ${search.count} success ${search.successRate} p50 ${search.p50Ms} ms p99 ${search.p99Ms} ms`);
 
-  let churn: ScaleReport['churn'];
+  o.onPhase?.(makeReport());
   if ((o.killSnShare ?? 0) > 0) {
     // Victims drawn at random among all supernodes, bootstrap ones included (phones then need their host caches).
     const pool = [...sns];
@@ -186,7 +219,7 @@ export function runScale(o: ScaleOpts): ScaleReport {
     for (const v of victims) v.powerOff();
     const online = phones.filter((p) => !offline.has(p.name) && loginOk.has(p.name));
     const relogged = () => online.filter((p) => { const l = loginOk.get(p.name)!; return !victimEps.has(l.sn) || l.t > tKill; }).length;
-    const searchDuring = searchRound(Math.max(100, Math.floor(nSearch / 5)));
+    const searchDuring = searchRound(Math.max(100, Math.floor(nSearch / 5)), true);
     step(tKill + 300e6, () => relogged() >= 0.99 * online.length);
     const r = relogged();
     const relogin99S = r >= 0.99 * online.length ? (w.sched.nowUs - tKill) / 1e6 : null;
@@ -196,39 +229,93 @@ export function runScale(o: ScaleOpts): ScaleReport {
     log(`churn: killed ${victims.length} SNs, ${affected.length} phones affected, 99 % back after ${relogin99S} s; search after ${searchAfter.successRate}`);
   }
 
-  const perSn = new Map<string, number>();
-  for (const [name, l] of loginOk) if (!offline.has(name)) perSn.set(l.sn, (perSn.get(l.sn) ?? 0) + 1);
-  const loads = sns.map((s) => perSn.get(`${ipToString(s.host.ip)}:33033`) ?? 0);
-  const loginMs = [...firstLogin.values()].map((l) => l.ms);
-  const wallS = (Date.now() - t0) / 1000;
-  sampleRss();
+  if (churn) o.onPhase?.(makeReport());
+  if ((o.stormS ?? 0) > 0) {
+    // Login storm (b), Skype's August 2007 outage: every online phone restarts within stormS seconds.
+    const online = phones.filter((p) => !offline.has(p.name) && loginOk.has(p.name) && p.crash === null);
+    const tStorm = w.sched.nowUs;
+    const windowUs = o.stormS! * 1e6;
+    const retries0 = new Map(retries);
+    for (const p of online) {
+      p.powerOff();
+      w.sched.at(tStorm + Math.floor((rng.u32() / 2 ** 32) * windowUs), () => p.reboot());
+    }
+    const relogged = () => online.filter((p) => loginOk.get(p.name)!.t > tStorm).length;
+    step(tStorm + 5e6);
+    const searchDuring = searchRound(Math.max(100, Math.floor(nSearch / 5)), true);
+    step(tStorm + 600e6, () => relogged() >= 0.99 * online.length);
+    const r = relogged();
+    const relogin99S = r >= 0.99 * online.length ? (w.sched.nowUs - tStorm) / 1e6 : null;
+    const loginRetries: Record<string, number> = {};
+    for (const [k, v] of retries) if (v - (retries0.get(k) ?? 0) > 0) loginRetries[k] = v - (retries0.get(k) ?? 0);
+    step(w.sched.nowUs + 30e6);
+    const searchAfter = searchRound(Math.max(200, Math.floor(nSearch / 2)));
+    storm = { phones: online.length, windowS: o.stormS!, relogin99S, reloggedShare: r / Math.max(1, online.length), loginRetries, searchDuring, searchAfter };
+    log(`storm: ${online.length} phones restarted within ${o.stormS} s, 99 % back after ${relogin99S} s; search during ${searchDuring.successRate} after ${searchAfter.successRate}`);
+  }
+
   clients.forEach((c) => c.close());
   o.inspect?.(w, sns, search.failures);
+  const final = makeReport();
   w.close();
-  return {
-    nodes: o.nodes, supernodes: nSn, phones: nPh, seed,
-    loggedIn: loginOk.size, loginTrouble: Object.fromEntries(retries), loginMs: { p50: pct(loginMs, 50), p95: pct(loginMs, 95), p99: pct(loginMs, 99) },
-    bytesPerLoginMean: Math.round([...firstLogin.values()].reduce((a, l) => a + l.bytes, 0) / Math.max(1, firstLogin.size)),
-    search, churn,
-    snLoad: { clientsMin: Math.min(...loads), clientsP50: pct(loads, 50), clientsMax: Math.max(...loads), clientsMean: Math.round(loads.reduce((a, b) => a + b, 0) / loads.length) },
-    virtualS: w.sched.nowUs / 1e6, wallS, peakRssMb: Math.round(peakRss / 2 ** 20), rssPerNodeKb,
-    nodeVirtualSecondsPerWallSecond: Math.round((o.nodes * w.sched.nowUs / 1e6) / wallS),
-  };
+  return final;
+
+  /** The report from what has been measured so far (also written after each phase by the CLI). */
+  function makeReport(): ScaleReport {
+    const perSn = new Map<string, number>();
+    for (const [name, l] of loginOk) if (!offline.has(name)) perSn.set(l.sn, (perSn.get(l.sn) ?? 0) + 1);
+    const loads = sns.map((s) => perSn.get(`${ipToString(s.host.ip)}:33033`) ?? 0);
+    const loginMs = [...firstLogin.values()].map((l) => l.ms);
+    const wallS = (Date.now() - t0) / 1000;
+    sampleRss();
+    return {
+      nodes: o.nodes, supernodes: nSn, phones: nPh, seed,
+      loggedIn: firstLogin.size, loginTrouble: Object.fromEntries(retries), loginMs: { p50: pct(loginMs, 50), p95: pct(loginMs, 95), p99: pct(loginMs, 99) },
+      bytesPerLoginMean: Math.round([...firstLogin.values()].reduce((a, l) => a + l.bytes, 0) / Math.max(1, firstLogin.size)),
+      search, churn, storm, snPeak: loadSummary(),
+      snLoad: { clientsMin: Math.min(...loads), clientsP50: pct(loads, 50), clientsMax: Math.max(...loads), clientsMean: Math.round(loads.reduce((a, b) => a + b, 0) / loads.length) },
+      virtualS: w.sched.nowUs / 1e6, wallS, peakRssMb: Math.round(peakRss / 2 ** 20), rssPerNodeKb,
+      nodeVirtualSecondsPerWallSecond: Math.round((o.nodes * w.sched.nowUs / 1e6) / wallS),
+    };
+  }
+  function loadSummary(): ScaleReport['snPeak'] {
+    const v = [...snLoadPeak.values()];
+    if (v.length === 0) return undefined;
+    return {
+      clients: dist(v.map((x) => x.clients)), records: dist(v.map((x) => x.records)), relays: dist(v.map((x) => x.relays)),
+      limits: { clients: v[0].maxClients, records: v[0].maxRecords, relays: v[0].maxRelays },
+      overLimit: v.filter((x) => x.clients > x.maxClients || x.records > x.maxRecords || x.relays > x.maxRelays).length,
+      busyClients: v.reduce((a, x) => a + x.busyClients, 0), busyRecords: v.reduce((a, x) => a + x.busyRecords, 0), busyRelays: v.reduce((a, x) => a + x.busyRelays, 0),
+    };
+  }
 }
 
 function main(): void {
   const args = process.argv.slice(2);
+  const known = new Set(['nodes', 'seed', 'searches', 'kill-sn', 'storm', 'arrival', 'out']);
+  for (let i = 0; i < args.length; i += 2) {
+    if (!args[i].startsWith('--') || !known.has(args[i].slice(2)) || i + 1 >= args.length) {
+      process.stderr.write(`scale: bad argument ${args[i]} (usage: --nodes N [--searches N] [--kill-sn F] [--storm S] [--arrival S] [--seed N] [--out FILE])\n`); process.exit(2);
+    }
+  }
   const get = (k: string, d: number) => { const i = args.indexOf(`--${k}`); return i >= 0 ? Number(args[i + 1]) : d; };
   const nodes = get('nodes', 1000);
   if (!Number.isInteger(nodes) || nodes < 30) { process.stderr.write('scale: --nodes must be an integer >= 30\n'); process.exit(2); }
+  for (const k of ['seed', 'searches', 'kill-sn', 'storm', 'arrival']) {
+    const v = get(k, 0);
+    if (!Number.isFinite(v) || v < 0 || (k === 'kill-sn' && v > 1)) { process.stderr.write(`scale: bad --${k}\n`); process.exit(2); }
+  }
+  const oi = args.indexOf('--out');
+  const out = path.resolve(oi >= 0 ? args[oi + 1] : 'out/scale-report.json');
+  const write = (r: object) => { fs.mkdirSync(path.dirname(out), { recursive: true }); fs.writeFileSync(out, JSON.stringify(r, null, 2) + '\n'); };
   const report = runScale({
-    nodes, seed: get('seed', 1), searches: get('searches', 1000), killSnShare: get('kill-sn', 0),
+    nodes, seed: get('seed', 1), searches: get('searches', 1000), killSnShare: get('kill-sn', 0), stormS: get('storm', 0),
+    arrivalS: get('arrival', 0) || undefined,
     log: (s) => process.stderr.write(s + '\n'),
+    onPhase: (r) => write({ ...r, partial: true }),
   });
-  const out = path.resolve('out/scale-report.json');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
-  process.stdout.write(JSON.stringify({ nodes: report.nodes, search: report.search, wallS: report.wallS, peakRssMb: report.peakRssMb }) + '\n');
+  write(report);
+  process.stdout.write(JSON.stringify({ nodes: report.nodes, search: report.search, churn: report.churn?.relogin99S, storm: report.storm?.relogin99S, wallS: report.wallS, peakRssMb: report.peakRssMb }) + '\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) main();

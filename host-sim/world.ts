@@ -90,6 +90,7 @@ export class World {
       `bootstrap=${this.supernodes.map((s) => `${ipToString(s.ip)}:${s.port}`).join(',')}`,
       `server=${ipToString(this.loginIp)}:${LOGIN_PORT}`,
       `serverKey=${Buffer.from(this.login.publicKey).toString('hex')}`,
+      `certKeys=${this.login.certKeys}`,
       p.codecs ? `codecs=${p.codecs.join(',')}` : '',
     ];
     return lines.filter((l) => l.length > 0).join('\n') + '\n';

@@ -2,16 +2,20 @@
  * Login/directory server CLI.
  *
  *   tsx server/main.ts [--port 33033] [--host 127.0.0.1] [--data ./server-data]
+ *   tsx server/main.ts --data DIR --signing-key-add | --signing-key-activate ID | --signing-key-drop-retired
+ *                                                      (one rotation step, prints the new certKeys, exits)
  *
- * Opens <data>/users.db, loads or creates <data>/server-key.json, prints one line
+ * Opens <data>/users.db, loads or creates <data>/server-key.json and <data>/signing-keys.json (certificate
+ * signing keys, docs/security.md §Rotation), prints
  *   login-server listening on <host>:<port> pubkey <64 hex>
+ *   login-server certKeys <id:hex,...>        (the phones' `certKeys=` provisioning value)
  * and serves until SIGINT/SIGTERM. Startup failures print one `error: ...` line to stderr and
  * exit with code 1.
  */
 import { Command } from 'commander';
 import { accessSync, constants as fsc, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadOrCreateServerKey } from './keys.ts';
+import { activeSigningKey, certKeysLine, loadOrCreateServerKey, loadOrCreateSigningKeys, rotateSigningKeys } from './keys.ts';
 import { listenTcp, type TcpLoginServer } from './net.ts';
 import { LoginService } from './service.ts';
 import { UserStore } from './store.ts';
@@ -33,10 +37,13 @@ async function main(): Promise<void> {
     .description('P2P desk phone login/directory server')
     .option('--port <port>', 'TCP port to listen on (0 = ephemeral)', '33033')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--data <dir>', 'data directory (users.db, server-key.json)', './server-data')
+    .option('--data <dir>', 'data directory (users.db, server-key.json, signing-keys.json)', './server-data')
+    .option('--signing-key-add', 'rotation step 1: add a new certificate signing key (state "next"), print certKeys, exit')
+    .option('--signing-key-activate <id>', 'rotation step 2: sign with key <id> from now on (the old one is retired), exit')
+    .option('--signing-key-drop-retired', 'rotation step 3 (after the certificate lifetime): forget retired keys, exit')
     .showHelpAfterError()
     .parse(process.argv);
-  const o = program.opts<{ port: string; host: string; data: string }>();
+  const o = program.opts<{ port: string; host: string; data: string; signingKeyAdd?: boolean; signingKeyActivate?: string; signingKeyDropRetired?: boolean }>();
 
   const port = Number(o.port);
   if (!/^\d+$/.test(o.port) || !Number.isInteger(port) || port < 0 || port > 65535) {
@@ -58,6 +65,23 @@ async function main(): Promise<void> {
     fail(`cannot load or create server key in ${dataDir} (${describe(e)})`);
   }
 
+  let signing: ReturnType<typeof loadOrCreateSigningKeys>;
+  try {
+    signing = loadOrCreateSigningKeys(dataDir);
+    if (o.signingKeyAdd || o.signingKeyActivate !== undefined || o.signingKeyDropRetired) {
+      const id = Number(o.signingKeyActivate);
+      if (o.signingKeyActivate !== undefined && (!/^\d+$/.test(o.signingKeyActivate) || id > 0xffff)) {
+        fail(`invalid --signing-key-activate ${JSON.stringify(o.signingKeyActivate)} (expected a key id 0-65535)`);
+      }
+      signing = rotateSigningKeys(signing, o.signingKeyAdd ? 'add' : o.signingKeyDropRetired ? 'drop' : 'activate', id);
+      process.stdout.write(`login-server certKeys ${certKeysLine(signing.keys)} active ${activeSigningKey(signing).id}\n`);
+      process.exit(0);
+    }
+    activeSigningKey(signing);
+  } catch (e) {
+    fail(`cannot load signing keys in ${dataDir} (${describe(e)})`);
+  }
+
   const dbPath = join(dataDir, 'users.db');
   let store: UserStore;
   try {
@@ -66,7 +90,7 @@ async function main(): Promise<void> {
     fail(`cannot open database ${dbPath} (${describe(e)})`);
   }
 
-  const service = new LoginService({ store, staticPrivateKey: key.privateKey });
+  const service = new LoginService({ store, staticPrivateKey: key.privateKey, signingKey: activeSigningKey(signing) });
   let srv: TcpLoginServer;
   try {
     srv = await listenTcp(service, { host: o.host, port });
@@ -80,7 +104,8 @@ async function main(): Promise<void> {
 
   const shown = srv.host.includes(':') ? `[${srv.host}]` : srv.host;
   process.stdout.write(
-    `login-server listening on ${shown}:${srv.port} pubkey ${Buffer.from(service.publicKey).toString('hex')}\n`,
+    `login-server listening on ${shown}:${srv.port} pubkey ${Buffer.from(service.publicKey).toString('hex')}\n` +
+      `login-server certKeys ${certKeysLine(signing.keys)}\n`,
   );
 
   let stopping = false;

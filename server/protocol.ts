@@ -1,10 +1,15 @@
 /**
- * Wire constants and plaintext codecs of the login/directory protocol (v0).
+ * Wire constants and plaintext codecs of the login/directory protocol.
  *
  * Frame:    [len u16 BE][body, len <= MAX_FRAME_BODY]
- * Request:  [reqId u32 BE][KIND_REQUEST][ephPub 32][ciphertext ‖ tag 16]
- * Response: [reqId u32 BE][KIND_RESPONSE][ciphertext ‖ tag 16]
- * Error:    [reqId u32 BE][KIND_ERROR][errcode u8]
+ * v1 (Noise_IK, docs/security.md §Login; no fixed plaintext byte anywhere):
+ *   Request:  [reqId u32 BE][Noise_IK message 1: e 32 ‖ enc(s) 48 ‖ enc(padded plaintext) + 16]
+ *   Response: [reqId u32 BE][Noise_IK message 2: e 32 ‖ enc(padded plaintext) + 16]
+ *   Error:    [reqId u32 BE][errcode u8]   (only for a request that could not be opened)
+ * v0 (deprecated, still accepted; server/keys.ts sealRequestV0):
+ *   Request:  [reqId u32 BE][KIND_REQUEST][ephPub 32][ciphertext ‖ tag 16]
+ *   Response: [reqId u32 BE][KIND_RESPONSE][ciphertext ‖ tag 16]
+ *   Error:    [reqId u32 BE][KIND_ERROR][errcode u8]
  *
  * The plaintext helpers here are pure byte codecs shared by the server, the tests and the
  * simulator's client tools; nothing in this module touches keys or the database.
@@ -72,10 +77,24 @@ export function isValidPassword(pw: Uint8Array): boolean {
   }
 }
 
+/** A LOGIN's identity: Ed25519 identity key and its signature over server/cert.ts bindMessage(noisePub, user). */
+export interface LoginIdentity {
+  idPub: Uint8Array;
+  bindSig: Uint8Array;
+}
+
 export type Request =
   | { op: typeof Op.REGISTER; username: string; password: Uint8Array }
-  | { op: typeof Op.LOGIN; username: string; password: Uint8Array }
+  | { op: typeof Op.LOGIN; username: string; password: Uint8Array; identity?: LoginIdentity }
   | { op: typeof Op.LOOKUP; username: string };
+
+/** Detail byte after Status.INVALID_INPUT (v1 answers): which rule the request broke. */
+export const InvalidReason = {
+  MALFORMED: 1,
+  USERNAME: 2,
+  PASSWORD: 3,
+  IDENTITY: 4,
+} as const;
 
 /**
  * Parses a decrypted request plaintext. Returns null when the structure is wrong (unknown op,
@@ -98,9 +117,30 @@ export function parseRequest(pt: Uint8Array): Request | null {
   if (op !== Op.REGISTER && op !== Op.LOGIN) return null;
   if (off >= pt.length) return null;
   const plen = pt[off++];
-  if (off + plen !== pt.length) return null;
+  if (off + plen > pt.length) return null;
   const password = pt.slice(off, off + plen);
+  off += plen;
+  if (op === Op.LOGIN && pt.length - off === 32 + 64) {
+    return { op, username, password, identity: { idPub: pt.slice(off, off + 32), bindSig: pt.slice(off + 32, off + 96) } };
+  }
+  if (off !== pt.length) return null;
   return { op, username, password };
+}
+
+/** LOGIN plaintext with an identity: [op][user str8][password str8][idPub 32][bindSig 64]. */
+export function encodeLoginWithIdentity(
+  username: string | Uint8Array,
+  password: string | Uint8Array,
+  idPub: Uint8Array,
+  bindSig: Uint8Array,
+): Uint8Array {
+  if (idPub.length !== 32 || bindSig.length !== 64) throw new RangeError('idPub 32 bytes, bindSig 64 bytes');
+  const base = encodeCredentials(Op.LOGIN, username, password);
+  const out = new Uint8Array(base.length + 96);
+  out.set(base, 0);
+  out.set(idPub, base.length);
+  out.set(bindSig, base.length + 32);
+  return out;
 }
 
 function latin1(b: Uint8Array): string {
@@ -154,6 +194,11 @@ export interface ResponsePayload {
   status: number;
   userId?: number;
   username?: string;
+  /** INVALID_INPUT detail (InvalidReason), when given. */
+  reason?: number;
+  /** LOGIN OK with an identity: the server's clock (s) and the certificate it issued. */
+  serverTimeS?: number;
+  cert?: Uint8Array;
 }
 
 /**
@@ -164,6 +209,7 @@ export interface ResponsePayload {
 export function decodeResponse(op: Op, pt: Uint8Array): ResponsePayload {
   if (pt.length < 1) throw new Error('empty response plaintext');
   const status = pt[0];
+  if (status === Status.INVALID_INPUT && pt.length === 2) return { status, reason: pt[1] };
   if (status !== Status.OK || op === Op.LOOKUP) {
     if (pt.length !== 1) throw new Error('unexpected bytes after status');
     return { status };
@@ -174,8 +220,16 @@ export function decodeResponse(op: Op, pt: Uint8Array): ResponsePayload {
     if (pt.length !== 5) throw new Error('unexpected bytes after userId');
     return { status, userId };
   }
-  if (pt.length < 6 || pt.length !== 6 + pt[5]) throw new Error('bad username length in LOGIN OK');
-  return { status, userId, username: latin1(pt.subarray(6)) };
+  if (pt.length < 6 || pt.length < 6 + pt[5]) throw new Error('bad username length in LOGIN OK');
+  const end = 6 + pt[5];
+  const username = latin1(pt.subarray(6, end));
+  if (pt.length === end) return { status, userId, username };
+  // [serverTimeS u32][certLen u16][cert]
+  if (pt.length < end + 6) throw new Error('truncated certificate in LOGIN OK');
+  const serverTimeS = readU32(pt, end);
+  const clen = (pt[end + 4] << 8) | pt[end + 5];
+  if (pt.length !== end + 6 + clen) throw new Error('bad certificate length in LOGIN OK');
+  return { status, userId, username, serverTimeS, cert: pt.slice(end + 6) };
 }
 
 export function readU32(b: Uint8Array, off: number): number {

@@ -15,6 +15,7 @@ import {
   Op,
   REQUEST_HEADER_LEN,
   RESPONSE_HEADER_LEN,
+  InvalidReason,
   Status,
   TAG_LEN,
   isValidPassword,
@@ -26,6 +27,14 @@ import {
 import { REQUEST_NONCE, RESPONSE_NONCE, deriveSessionKey, open, seal, x25519, x25519Public } from './keys.ts';
 import { FailureLimiter, type FailureLimitOptions } from './ratelimit.ts';
 import type { UserStore } from './store.ts';
+import { NoiseHandshake } from './noise.ts';
+import { LOGIN_PROLOGUE, padPlaintext, unpadPlaintext } from './keys.ts';
+import { CERT_LIFETIME_S, bindMessage, ed25519Verify, issueCert, signingKey, type SigningKey } from './cert.ts';
+import { randomBytes } from 'node:crypto';
+
+/** Shortest Noise_IK message 1: e 32 + enc(s) 48 + tag 16 (empty payload). */
+const NOISE_IK_MSG1_MIN = 32 + 48 + 16;
+import { BuddyBook, isBuddyOp, parseBuddyRequest } from './buddies.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Framing
@@ -109,14 +118,20 @@ export interface LoginServiceOptions {
   /** Raw 32-byte X25519 private key. */
   staticPrivateKey: Uint8Array;
   /**
-   * Accepted for symmetry with the simulator's injection points. The server's responses need no
-   * randomness (salts come from the store's own source), so it is currently unused.
+   * Source of the Noise responder's ephemeral keys (issue #7); the simulator injects its seeded RNG so that
+   * runs are reproducible. Default: node:crypto. (Salts come from the store's own source.)
    */
   randomBytes?: (n: number) => Uint8Array;
   /** Clock for rate limiting, ms. Default Date.now. */
   nowMs?: () => number;
   /** Overrides for the LOGIN-failure limiters, keyed by username and by peer. */
   rateLimit?: { user?: Partial<FailureLimitOptions>; peer?: Partial<FailureLimitOptions> };
+  /** Certificate signing key (server/cert.ts); a random one (id 1) when absent. */
+  signingKey?: SigningKey;
+  /** Certificate lifetime, seconds. Default CERT_LIFETIME_S (24 h). */
+  certLifetimeS?: number;
+  /** Accept deprecated v0 sealed requests (default true, for firmware/buddy/seal.ts). */
+  acceptV0?: boolean;
 }
 
 export interface LoginServiceStats {
@@ -132,6 +147,10 @@ export interface LoginServiceStats {
   decryptFailed: number;
   /** ...of which: handleFrame returned null (no reqId, or body over 4096 bytes). */
   closed: number;
+  /** Requests answered in the deprecated v0 format. */
+  v0: number;
+  /** Certificates issued (LOGIN OK with an identity). */
+  certsIssued: number;
   register: number;
   login: number;
   lookup: number;
@@ -151,6 +170,8 @@ function zeroStats(): LoginServiceStats {
     malformed: 0,
     decryptFailed: 0,
     closed: 0,
+    v0: 0,
+    certsIssued: 0,
     register: 0,
     login: 0,
     lookup: 0,
@@ -172,12 +193,28 @@ export class LoginService {
   private readonly priv: Uint8Array;
   private readonly now: () => number;
   private readonly counters: LoginServiceStats = zeroStats();
+  /** Signs certificates. */
+  readonly signingKey: SigningKey;
+  readonly certLifetimeS: number;
+  readonly acceptV0: boolean;
+  /** Source of the Noise responder's ephemeral keys (default: node:crypto inside NoiseHandshake). */
+  private readonly rand: ((n: number) => Uint8Array) | undefined;
+  /** The Noise initiator static key of the request being dispatched (null for v0). */
+  private sessionRs: Uint8Array | null = null;
+  /** Buddy and block lists (issue #8, server/buddies.ts): ops 0x70–0x76 in the same sealed request. */
+  readonly buddies: BuddyBook;
 
   constructor(opts: LoginServiceOptions) {
     this.store = opts.store;
     this.priv = Uint8Array.from(opts.staticPrivateKey);
     this.publicKey = x25519Public(this.priv);
     this.now = opts.nowMs ?? Date.now;
+    this.signingKey = opts.signingKey ?? signingKey(1, new Uint8Array(randomBytes(32)));
+    this.certLifetimeS = opts.certLifetimeS ?? CERT_LIFETIME_S;
+    if (!Number.isInteger(this.certLifetimeS) || this.certLifetimeS < 1) throw new RangeError('certLifetimeS must be a positive integer');
+    this.acceptV0 = opts.acceptV0 ?? true;
+    this.rand = opts.randomBytes;
+    this.buddies = new BuddyBook(this.store, this.now);
     this.userLimiter = new FailureLimiter(opts.rateLimit?.user);
     // A supernode multiplexes many phones over one connection, so by default a peer gets more
     // headroom than a single username before it is locked out.
@@ -216,7 +253,21 @@ export class LoginService {
       return null;
     }
     const reqId = readU32(body, 0);
-    if (body.length < REQUEST_HEADER_LEN + TAG_LEN || body[4] !== KIND_REQUEST) {
+    // v1: Noise_IK (docs/security.md §Login). Anything that does not open as one falls back to v0 below.
+    if (body.length >= 4 + NOISE_IK_MSG1_MIN) {
+      const v1 = this.handleNoise(reqId, body.subarray(4), peer);
+      if (v1) return v1;
+      if (!this.acceptV0 || body[4] !== KIND_REQUEST) {
+        c.malformed++;
+        c.decryptFailed++;
+        return errorFrameV1(reqId, ErrCode.DECRYPT_FAILED);
+      }
+    }
+    if (!this.acceptV0 || body.length < 5 || body[4] !== KIND_REQUEST) {
+      c.malformed++;
+      return errorFrameV1(reqId, ErrCode.MALFORMED);
+    }
+    if (body.length < REQUEST_HEADER_LEN + TAG_LEN) {
       c.malformed++;
       return errorFrame(reqId, ErrCode.MALFORMED);
     }
@@ -237,16 +288,8 @@ export class LoginService {
       return errorFrame(reqId, ErrCode.DECRYPT_FAILED);
     }
 
-    let reply: Uint8Array;
-    try {
-      reply = this.dispatch(pt, peer);
-    } catch {
-      c.serverErrors++;
-      reply = Uint8Array.of(Status.SERVER_ERROR);
-    }
-    if (reply[0] === Status.OK) c.ok++;
-    else c.failures++;
-
+    c.v0++;
+    const reply = this.dispatchCounted(pt, peer, null);
     const sealed = seal(key, RESPONSE_NONCE, reply);
     const out = new Uint8Array(RESPONSE_HEADER_LEN + sealed.length);
     writeU32(out, 0, reqId);
@@ -255,14 +298,78 @@ export class LoginService {
     return out;
   }
 
+  private prefixSearch(pt: Uint8Array): Uint8Array { return prefixSearchImpl(this.store, this.counters, pt); }
+
+  /**
+   * Opens `msg` as Noise_IK message 1 with our static key; on success answers with message 2 (the padded reply)
+   * and returns the response body. Returns null when the message does not open (the caller decides what
+   * to answer). The initiator's static key (hs.rs) goes to dispatch for LOGIN identity binding.
+   */
+  private handleNoise(reqId: number, msg: Uint8Array, peer: string): Uint8Array | null {
+    let hs: NoiseHandshake;
+    let pt: Uint8Array | null;
+    try {
+      // The ephemeral key comes from the injected source when there is one (the simulator: reproducible runs).
+      hs = new NoiseHandshake('IK', false, LOGIN_PROLOGUE, { s: this.priv, e: this.rand ? this.rand(32) : undefined });
+      pt = unpadPlaintext(hs.readMessage(msg));
+    } catch {
+      return null;
+    }
+    const c = this.counters;
+    if (!pt) {
+      // Authentic but badly padded: answer (encrypted) rather than fall back to v0.
+      c.invalidInput++;
+      pt = null;
+    }
+    const reply = pt ? this.dispatchCounted(pt, peer, hs.rs) : invalid(InvalidReason.MALFORMED, c);
+    const m2 = hs.writeMessage(padPlaintext(reply));
+    const out = new Uint8Array(4 + m2.length);
+    writeU32(out, 0, reqId);
+    out.set(m2, 4);
+    return out;
+  }
+
+  /** dispatch + SERVER_ERROR on exceptions + ok/failure counters. */
+  private dispatchCounted(pt: Uint8Array, peer: string, rs: Uint8Array | null): Uint8Array {
+    const c = this.counters;
+    let reply: Uint8Array;
+    try {
+      this.sessionRs = rs;
+      reply = this.dispatch(pt, peer);
+    } catch {
+      c.serverErrors++;
+      reply = Uint8Array.of(Status.SERVER_ERROR);
+    } finally {
+      this.sessionRs = null;
+    }
+    if (reply[0] === Status.OK) c.ok++;
+    else c.failures++;
+    return reply;
+  }
+
   /** Decrypted plaintext → response plaintext. May throw (database trouble) → SERVER_ERROR. */
   private dispatch(pt: Uint8Array, peer: string): Uint8Array {
     const c = this.counters;
-    const req = parseRequest(pt);
-    if (!req || !isValidUsername(req.username)) {
-      c.invalidInput++;
-      return Uint8Array.of(Status.INVALID_INPUT);
+    if (pt.length > 0 && isBuddyOp(pt[0])) {
+      const b = parseBuddyRequest(pt);
+      if (!b) { c.invalidInput++; return Uint8Array.of(Status.INVALID_INPUT); }
+      // Same password-guessing limits as LOGIN: a buddy op must not be a way around them.
+      const now = this.now();
+      if (Math.max(this.userLimiter.retryAfterMs(b.username, now), this.peerLimiter.retryAfterMs(peer, now)) > 0) {
+        c.rateLimited++;
+        return Uint8Array.of(Status.RATE_LIMITED);
+      }
+      const out = this.buddies.handle(b);
+      if (out[0] === Status.BAD_CREDENTIALS) {
+        this.userLimiter.recordFailure(b.username, now);
+        this.peerLimiter.recordFailure(peer, now);
+      }
+      return out;
     }
+    if (pt.length > 0 && pt[0] === OP_PREFIX) return this.prefixSearch(pt);
+    const req = parseRequest(pt);
+    if (!req) return invalid(InvalidReason.MALFORMED, c);
+    if (!isValidUsername(req.username)) return invalid(InvalidReason.USERNAME, c);
     switch (req.op) {
       case Op.LOOKUP:
         c.lookup++;
@@ -270,10 +377,7 @@ export class LoginService {
 
       case Op.REGISTER: {
         c.register++;
-        if (!isValidPassword(req.password)) {
-          c.invalidInput++;
-          return Uint8Array.of(Status.INVALID_INPUT);
-        }
+        if (!isValidPassword(req.password)) return invalid(InvalidReason.PASSWORD, c);
         const r = this.store.register(req.username, req.password);
         if (r.status === 'exists') return Uint8Array.of(Status.EXISTS);
         const out = new Uint8Array(5);
@@ -283,9 +387,12 @@ export class LoginService {
 
       case Op.LOGIN: {
         c.login++;
-        if (!isValidPassword(req.password)) {
-          c.invalidInput++;
-          return Uint8Array.of(Status.INVALID_INPUT);
+        if (!isValidPassword(req.password)) return invalid(InvalidReason.PASSWORD, c);
+        // The identity key must vouch for the Noise key this request came with (checked before the password,
+        // so the answer says nothing about the account).
+        const rs = this.sessionRs;
+        if (req.identity && (!rs || !ed25519Verify(req.identity.idPub, bindMessage(rs, req.username), req.identity.bindSig))) {
+          return invalid(InvalidReason.IDENTITY, c);
         }
         const now = this.now();
         const wait = Math.max(
@@ -304,20 +411,78 @@ export class LoginService {
           return Uint8Array.of(Status.BAD_CREDENTIALS);
         }
         this.userLimiter.reset(req.username);
+        this.buddies.noteLogin(user.username, req.password);
         const name = user.username;
-        const out = new Uint8Array(6 + name.length);
+        let cert: Uint8Array | null = null;
+        const nowS = Math.floor(now / 1000);
+        if (req.identity && rs) {
+          cert = issueCert(this.signingKey, {
+            notBeforeS: nowS, notAfterS: nowS + this.certLifetimeS, user: name, idPub: req.identity.idPub, noisePub: rs,
+          });
+          c.certsIssued++;
+        }
+        const out = new Uint8Array(6 + name.length + (cert ? 6 + cert.length : 0));
         writeU32(out, 1, checkId(user.id));
         out[5] = name.length;
         for (let i = 0; i < name.length; i++) out[6 + i] = name.charCodeAt(i);
+        if (cert) {
+          const o = 6 + name.length;
+          writeU32(out, o, nowS >>> 0);
+          out[o + 4] = cert.length >>> 8;
+          out[o + 5] = cert.length & 0xff;
+          out.set(cert, o + 6);
+        }
         return out;
       }
     }
   }
 }
 
+/** Directory prefix search (issue #5, "sal*"): request [4][prefix str8][limit u8]. */
+export const OP_PREFIX = 4;
+/** Most names one prefix search returns (a response must fit the phone's 512-byte sealed-response buffer). */
+export const PREFIX_LIMIT_MAX = 10;
+const PREFIX_RE = /^[a-z][a-z0-9._-]{0,31}$/;
+
+/**
+ * OP_PREFIX → [OK][more u8][n u8][(len u8, name) × n]: the first min(limit, PREFIX_LIMIT_MAX) names starting
+ * with `prefix`, in byte order; more = 1 when there are further matches. A prefix of 1–32 characters of the
+ * username alphabet and a limit ≥ 1, else INVALID_INPUT. Counted as a lookup.
+ */
+function prefixSearchImpl(store: UserStore, c: LoginServiceStats, pt: Uint8Array): Uint8Array {
+  const plen = pt.length >= 2 ? pt[1] : -1;
+  if (plen < 1 || pt.length !== 2 + plen + 1) { c.invalidInput++; return Uint8Array.of(Status.INVALID_INPUT); }
+  let prefix = '';
+  for (let i = 0; i < plen; i++) prefix += String.fromCharCode(pt[2 + i]);
+  const limit = pt[2 + plen];
+  if (!PREFIX_RE.test(prefix) || limit < 1) { c.invalidInput++; return Uint8Array.of(Status.INVALID_INPUT); }
+  c.lookup++;
+  const n = Math.min(limit, PREFIX_LIMIT_MAX);
+  const found = store.prefix(prefix, n + 1);
+  const names = found.slice(0, n);
+  const out = new Uint8Array(3 + names.reduce((a, x) => a + 1 + x.length, 0));
+  out[0] = Status.OK; out[1] = found.length > n ? 1 : 0; out[2] = names.length;
+  let o = 3;
+  for (const name of names) { out[o++] = name.length; for (let i = 0; i < name.length; i++) out[o++] = name.charCodeAt(i); }
+  return out;
+}
+
 function checkId(id: number): number {
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError('userId out of u32 range');
   return id;
+}
+
+/** v1 error frame: [reqId][errcode] (5 bytes; a Noise answer is never shorter than 48). */
+function errorFrameV1(reqId: number, code: number): Uint8Array {
+  const out = new Uint8Array(5);
+  writeU32(out, 0, reqId);
+  out[4] = code;
+  return out;
+}
+
+function invalid(reason: number, c: LoginServiceStats): Uint8Array {
+  c.invalidInput++;
+  return Uint8Array.of(Status.INVALID_INPUT, reason);
 }
 
 function errorFrame(reqId: number, code: number): Uint8Array {

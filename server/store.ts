@@ -114,7 +114,11 @@ export class UserStore {
     return s;
   }
 
+  /** scrypt evaluations so far (tests; the simulator charges virtual time per hash). */
+  kdfCount = 0;
+
   private kdf(password: Uint8Array, salt: Uint8Array): Buffer {
+    this.kdfCount++;
     return scryptSync(password, salt, HASH_LEN, {
       N: this.scryptN,
       r: SCRYPT_R,
@@ -156,6 +160,21 @@ export class UserStore {
     if (!row || !same) return null;
     return { id: row.id, username: row.username };
   }
+
+  /** The open database, for tables kept next to the users' (server/buddies.ts). */
+  database(): Database.Database {
+    return this.db;
+  }
+
+  /**
+   * Up to `limit` usernames starting with `prefix`, in byte order (issue #5 prefix search): a range scan on
+   * the UNIQUE index. Usernames are `[a-z0-9._-]`, so every match sorts below `prefix + "\x7f"`.
+   */
+  prefix(prefix: string, limit: number): string[] {
+    this.stmtPrefix ??= this.db.prepare('SELECT username FROM users WHERE username >= ? AND username < ? ORDER BY username LIMIT ?').pluck();
+    return this.stmtPrefix.all(prefix, prefix + '\x7f', Math.max(0, Math.floor(limit))) as string[];
+  }
+  private stmtPrefix: Database.Statement | undefined;
 
   exists(username: string): boolean {
     return this.stmtExists.get(username) !== undefined;

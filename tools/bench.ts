@@ -9,6 +9,7 @@
 
 import { cpus, loadavg } from "node:os";
 import { formatIlbcBench, runIlbcBench, type IlbcBenchOptions } from "./ilbc-bench.js";
+import { formatMixerBench, runMixerBench } from "./mixer-bench.js";
 
 interface BenchOptions extends IlbcBenchOptions {}
 
@@ -34,7 +35,12 @@ const SECTIONS: BenchSection[] = [
     format: (rows, opts) => formatIlbcBench(rows, opts),
   }),
   // section({ name: "jitter", title: "Jitter buffer ...", run: ..., format: ... }),
-  // section({ name: "mixer", title: "Conference mixer ...", run: ..., format: ... }),
+  section({
+    name: "mixer",
+    title: "Conference mixer (issue #8): us of CPU per 20 ms frame, all N-1 mixes, normalisation and soft limiter",
+    run: (opts) => runMixerBench({ frames: opts.frames, rounds: opts.rounds }),
+    format: (rows) => formatMixerBench(rows),
+  }),
 ];
 
 function parseArgs(argv: string[]): { opts: BenchOptions; only: string[] | null; json: boolean } {

@@ -13,10 +13,23 @@ import {
   MSG_ANSWER, MSG_BYE, MSG_INVITE, MSG_RINGING, MSG_ROUTE, USER_MAX, MSG_CALL_ATTACH, MSG_PATH_DOWN,
 } from "../wire/types";
 import { pathDirectLost, pathStart, pathStop } from "../nat/path";
-import { punch, punchAddCandidate, punchReset, punchStart, MAX_CANDIDATES } from "../nat/punch";
+import { punch, punchAddCandidate, punchReset, punchStart, MAX_CANDIDATES, CAND_FLAG_NAT_INFO, natInfoAvailable, natInfoRead, natInfoSkip, natInfoWrite } from "../nat/punch";
+import { natPredictProbe } from "../nat/discovery";
+import { punchOnNatInfo } from "../nat/punch";
+import { MSG_NAT_INFO } from "../wire/types";
 import { media, mediaStart, mediaStatsText, mediaStop } from "../media/session";
 import { codecSupported } from "../media/codec";
 import { uiRefresh } from "../ui/phone-ui";
+import { deviceAddr } from "../wire/record";
+import { deviceId, myAddr } from "../im/device";
+import { buddyCountBlocked, buddyIsBlocked } from "../buddy/buddies";
+import { MSG_CALL_CANCEL, ADDR_MAX } from "../wire/types";
+import { FLAG_FORKED, forkReadDevices } from "../im/fork";
+import { callKxEnd, callKxOffer, callKxOnOffer, callKxOnReply, callKxReply } from "../sec/call-kx";
+import { MSG_CONF_ADD, MSG_CONF_CAPS, MSG_CONF_HANDOVER, MSG_CONF_ROSTER, MSG_HOLD, MSG_TRANSFER } from "../wire/types";
+import { holdOnSignal, holdReset } from "./hold";
+import { transferOnSignal } from "./transfer";
+import { confExpects, confLeave, confOnCallEnded, confOnCallSignal, confOnLegSignal, confOnSearchResult } from "./conference";
 
 /**
  * Call signaling (docs/protocol.md §Calls): INVITE → RINGING → ANSWER … BYE, over TCP — straight to the
@@ -26,9 +39,10 @@ import { uiRefresh } from "../ui/phone-ui";
  * as punching confirms it.
  *
  * Message bodies (after the type byte):
- *   INVITE  [callId u32][from str8][to str8][n u8][pt u8 × n][flags u8][c u8][(ip u32, port u16) × c]
- *   RINGING [callId u32][flags u8][c u8][(ip u32, port u16) × c]
- *   ANSWER  [callId u32][pt u8][flags u8][c u8][(ip u32, port u16) × c]
+ *   INVITE  [callId u32][from str8][to str8][n u8][pt u8 × n][flags u8][c u8][(ip u32, port u16) × c][natInfo]…
+ *   RINGING [callId u32][flags u8][c u8][(ip u32, port u16) × c][natInfo]…
+ *   ANSWER  [callId u32][pt u8][flags u8][c u8][(ip u32, port u16) × c][natInfo]…
+ * ([natInfo] only when flags has CAND_FLAG_NAT_INFO = 0x80: nat/punch.ts.)
  *   BYE     [callId u32][reason u8]
  */
 export const CALL_IDLE: i32 = 0;
@@ -49,6 +63,15 @@ export class Call {
   callId: u32 = 0;
   isCaller: bool = false;
   peerUser: string = "";
+  /** Routing address `user/devid` of the peer's device (issue #8): ROUTE and RELAY go to it. */
+  peerAddr: string = "";
+  /**
+   * Issue #8, multiple logins. Caller: the INVITE went to every device of the callee (`forkAddrs`, those still
+   * ringing); the first ANSWER wins and the others get CALL_CANCEL. Callee: the INVITE was forked (hole punching
+   * waits for the answer, since only the answering device's path matters).
+   */
+  forked: bool = false;
+  forkAddrs: Array<string> = new Array<string>();
   peerFlags: u8 = 0;
   peer: PresenceRecord = new PresenceRecord();
   /** Direct signaling connection, or null when signaling goes through the supernodes. */
@@ -79,6 +102,7 @@ export function callDial(name: string, now: i64): bool {
   call.dialUs = now;
   call.searchTxid = node.prngCall.next();
   call.lastResult = "";
+  natPredictProbe(now); // behind a sequential symmetric NAT: port prediction base for the INVITE (nat/punch.ts)
   event("call.dial", "to=" + name);
   event("search.start", "name=" + name);
   clientSearch(call.searchTxid, name);
@@ -92,18 +116,30 @@ export function callDial(name: string, now: i64): bool {
 export function callOnSearchResult(r: ByteReader, now: i64): void {
   const txid = r.u32(); const found = r.u8();
   if (!r.ok) { stats.malformed++; return; }
-  if (call.state != CALL_SEARCHING || txid != call.searchTxid) { stats.unexpected++; return; }
+  if (call.state != CALL_SEARCHING || txid != call.searchTxid) { if (!confOnSearchResult(txid, found, r, now)) stats.unexpected++; return; }
   if (found == 0) {
     event("search.done", "name=" + call.peerUser + " found=0 ms=" + ((now - call.dialUs) / 1000).toString());
     end("not-found", now, false, 0);
     return;
   }
   if (!call.peer.read(r) || call.peer.user != call.peerUser) { stats.malformed++; end("search-error", now, false, 0); return; }
+  // Issue #8: [more u8][record × more] — the callee's other logged-in devices.
+  const devs = forkReadDevices(r, call.peer, myAddr());
   event("search.done", "name=" + call.peerUser + " found=1 ms=" + ((now - call.dialUs) / 1000).toString() +
-    " flags=" + call.peer.flags.toString());
+    " flags=" + call.peer.flags.toString() + " devices=" + devs.length.toString());
   call.peerFlags = call.peer.flags;
   call.callId = node.prngCall.next() | 1;
   punchReset();
+  call.peerAddr = call.peer.addr();
+  call.forkAddrs = devs;
+  call.forked = devs.length > 1;
+  if (call.forked) {
+    // Ring every device, through the supernodes; punching starts with the answering device's ANSWER.
+    call.peerAddr = "";
+    call.sig = null;
+    sendInvite(now);
+    return;
+  }
   punch.callId = call.callId;
   if ((call.peer.flags & FLAG_PUBLIC) != 0 && call.peer.tcpPort > 0 && !client.tcpRestricted) {
     // The callee accepts inbound TCP: signal end to end (as Skype did between public hosts).
@@ -122,12 +158,11 @@ export function callOnSearchResult(r: ByteReader, now: i64): void {
 }
 
 function sendInvite(now: i64): void {
-  const w = beginSignal(MSG_INVITE);
-  w.u32(call.callId).str8(node.cfg.user).str8(call.peerUser);
-  w.u8(<u32>node.cfg.codecCount);
-  for (let i = 0; i < node.cfg.codecCount; i++) w.u8(node.cfg.codecs[i]);
-  writeCandidates(w);
-  sendSignal();
+  if (call.forked) {
+    // The same INVITE (same callId and handshake offer) to each device; ROUTE addresses the device.
+    for (let i = 0; i < call.forkAddrs.length; i++) { call.peerAddr = call.forkAddrs[i]; inviteOne(); }
+    call.peerAddr = "";
+  } else inviteOne();
   if (call.state != CALL_CONNECTING) {
     call.state = CALL_CALLING;
     call.deadlineUs = now + INVITE_TIMEOUT_US;
@@ -136,17 +171,59 @@ function sendInvite(now: i64): void {
   uiRefresh();
 }
 
-/** Our flags and UDP candidates: host address, and the reflexive one when it differs (none if UDP is blocked). */
-function writeCandidates(w: ByteWriter): void {
-  let flags: u8 = 0;
+function inviteOne(): void {
+  const w = beginSignal(MSG_INVITE);
+  w.u32(call.callId).str8(node.cfg.user).str8(call.peerUser);
+  w.u8(<u32>node.cfg.codecCount);
+  for (let i = 0; i < node.cfg.codecCount; i++) w.u8(node.cfg.codecs[i]);
+  writeCandidates(w, call.forked ? FLAG_FORKED : 0);
+  callKxOffer(call.callId, node.cfg.user, call.peerUser, w); // security hook: Noise message 1 keys the media (sec/call-kx.ts)
+  w.u32(deviceId()); // issue #8: the caller's device, so the callee can route to it (ROUTE/RELAY address)
+  sendSignal();
+}
+
+/**
+ * Our flags and UDP candidates: host address, and the reflexive one when it differs (none if UDP is blocked),
+ * then our NAT info (type, port step, port prediction: nat/punch.ts) when NAT discovery has a result.
+ */
+function writeCandidates(w: ByteWriter, extraFlags: u8 = 0): void {
+  let flags: u8 = extraFlags;
   if (client.udpOk) flags |= FLAG_UDP_OK;
   if (client.isPublic) flags |= FLAG_PUBLIC;
+  const natInfo = client.udpOk && natInfoAvailable();
+  if (natInfo) flags |= CAND_FLAG_NAT_INFO;
   w.u8(flags);
   if (!client.udpOk) { w.u8(0); return; }
   const reflexDiffers = client.reflexIp != node.localIp || client.reflexPort != node.port;
   w.u8(reflexDiffers ? 2 : 1);
   w.u32(node.localIp).u16(<u32>node.port);
   if (reflexDiffers) w.u32(client.reflexIp).u16(<u32>client.reflexPort);
+  if (natInfo) natInfoWrite(w);
+}
+
+/** Reads [flags][c][(ip, port) × c] without using the candidates (a forked call's RINGING); returns the flags. */
+function skipCandidates(r: ByteReader): u8 {
+  const flags = <u8>r.u8();
+  const n = <i32>r.u8();
+  r.take(n * 6);
+  if ((flags & CAND_FLAG_NAT_INFO) != 0) natInfoSkip(r);
+  return flags & ~CAND_FLAG_NAT_INFO;
+}
+
+/** Forked call answered by device `addr`: CALL_CANCEL to every other device still ringing, then a normal call. */
+function forkWon(addr: string, now: i64): void {
+  for (let i = 0; i < call.forkAddrs.length; i++) {
+    const a = call.forkAddrs[i];
+    if (a == addr) continue;
+    call.peerAddr = a;
+    const w = beginSignal(MSG_CALL_CANCEL);
+    w.u32(call.callId);
+    sendSignal();
+    event("call.cancel.sent", "callId=" + call.callId.toString() + " to=" + a);
+  }
+  call.peerAddr = addr;
+  call.forked = false;
+  call.forkAddrs.length = 0;
 }
 
 /** Reads [flags][c][(ip, port) × c] into the punch candidate list; returns the flags. */
@@ -157,13 +234,14 @@ function readCandidates(r: ByteReader): u8 {
     const ip = r.u32(); const port = <i32>r.u16();
     if (r.ok && i < MAX_CANDIDATES) punchAddCandidate(ip, port);
   }
-  return flags;
+  if ((flags & CAND_FLAG_NAT_INFO) != 0) natInfoRead(r);
+  return flags & ~CAND_FLAG_NAT_INFO;
 }
 
 /** Builds a signaling message for the current call's transport: direct frame, or ROUTE via our SN. */
 function beginSignal(type: u8): ByteWriter {
   if (call.sig !== null) return txBegin(type);
-  return txBegin(MSG_ROUTE).str8(call.peerUser).str8(node.cfg.user).u8(type);
+  return txBegin(MSG_ROUTE).str8(call.peerAddr).str8(myAddr()).u8(type);
 }
 
 function sendSignal(): void {
@@ -172,6 +250,14 @@ function sendSignal(): void {
   const sn = client.sn;
   if (sn !== null) connSend(sn);
 }
+
+/** (Issue #8: hold, transfer, conference.) A signaling message to the current call's peer: begin, then send. */
+export function callBeginSignal(type: u8): ByteWriter { return beginSignal(type); }
+export function callSendSignal(): void { sendSignal(); }
+/** (Issue #8.) Ends the current call here without signaling (transfer, conference handover). */
+export function callEndLocal(result: string, now: i64): void { if (call.state != CALL_IDLE) end(result, now, true, BYE_NORMAL); }
+/** (Issue #8.) Sends BYE and ends the current call with `result`. */
+export function callHangupAs(result: string, now: i64): void { if (call.state != CALL_IDLE) hangup(BYE_NORMAL, result, now); }
 
 export function callOnConnected(c: Conn, now: i64): void {
   if (c === call.sig) {
@@ -203,11 +289,17 @@ export function callOnRouted(from: string, r: ByteReader, now: i64): void {
 
 /** A signaling message from a direct connection (c) or routed (c = null, from = sender). */
 export function callOnSignal(c: Conn | null, from: string, type: u8, r: ByteReader, now: i64): void {
-  if (type == MSG_INVITE) { onInvite(c, r, now); return; }
+  if (type == MSG_INVITE) { routeFrom = c === null ? from : ""; onInvite(c, r, now); return; }
   const callId = r.u32();
   if (!r.ok) { stats.malformed++; return; }
+  if ((callId != call.callId || call.state == CALL_IDLE) && confOnLegSignal(from, type, callId, r, now)) return; // a conference leg (issue #8)
   if (callId != call.callId || call.state == CALL_IDLE) { stats.unexpected++; if (type == MSG_CALL_ATTACH && c !== null) connClose(c); return; }
-  if (c === null && from != call.peerUser) { stats.unexpected++; return; }
+  if (c === null && from != call.peerAddr && !(call.forked && call.isCaller && call.forkAddrs.includes(from))) { stats.unexpected++; return; }
+  if (type == MSG_CALL_CANCEL) {
+    // Issue #8: another device of ours answered this call: stop ringing (no BYE: the caller knows).
+    if (call.state == CALL_INCOMING) end("answered-elsewhere", now, false, BYE_NORMAL);
+    return;
+  }
   if (type == MSG_CALL_ATTACH) {
     if (c === null || call.mediaConn !== null) { stats.unexpected++; return; }
     c.user = call.peerUser;
@@ -217,10 +309,15 @@ export function callOnSignal(c: Conn | null, from: string, type: u8, r: ByteRead
     return;
   }
   if (type == MSG_PATH_DOWN) { pathDirectLost(now, "peer"); return; }
+  if (type == MSG_NAT_INFO) { punchOnNatInfo(r, now); return; } // a trickled port prediction (nat/punch.ts)
+  if (type == MSG_HOLD) { holdOnSignal(r, now); return; } // issue #8: call/hold.ts
+  if (type == MSG_TRANSFER) { transferOnSignal(r, now); return; } // issue #8: call/transfer.ts
+  if (type == MSG_CONF_CAPS || type == MSG_CONF_ROSTER || type == MSG_CONF_HANDOVER || type == MSG_CONF_ADD) { confOnCallSignal(type, r, now); return; } // call/conference.ts
   if (type == MSG_RINGING) {
-    const flags = readCandidates(r);
+    const flags = call.forked && call.isCaller ? skipCandidates(r) : readCandidates(r);
     if (!r.ok) { stats.malformed++; return; }
     if (call.state != CALL_CALLING && call.state != CALL_CONNECTING) return;
+    if (!call.forked) callKxOnReply(call.callId, call.peerUser, r, now); // security hook: Noise message 2 (repeated in ANSWER, checked there); forked: the answering device's counts
     call.peerFlags = flags;
     call.state = CALL_RINGBACK;
     call.deadlineUs = now + RING_TIMEOUT_US;
@@ -228,38 +325,69 @@ export function callOnSignal(c: Conn | null, from: string, type: u8, r: ByteRead
     if (client.udpOk && (flags & FLAG_UDP_OK) != 0) punchStart(call.callId, now);
     uiRefresh();
   } else if (type == MSG_ANSWER) {
+    if (call.forked && call.isCaller) {
+      if (call.state != CALL_RINGBACK && call.state != CALL_CALLING) return;
+      // Issue #8: first answer wins. This device becomes the peer; the others stop ringing.
+      forkWon(from, now);
+      punchReset();
+      punch.callId = call.callId;
+    }
     const pt = <u8>r.u8();
     const flags = readCandidates(r);
     if (!r.ok) { stats.malformed++; return; }
     if (call.state != CALL_RINGBACK && call.state != CALL_CALLING && call.state != CALL_CONNECTING) return;
     if (!codecSupported(pt)) { hangup(BYE_NO_CODEC, "no-codec", now); return; }
+    if (!callKxOnReply(call.callId, call.peerUser, r, now)) { stats.malformed++; hangup(BYE_NORMAL, "handshake-failed", now); return; } // security hook: no media without keys
     call.peerFlags = flags;
     if (client.udpOk && (flags & FLAG_UDP_OK) != 0 && !punch.active && punch.peerIp == 0) punchStart(call.callId, now);
     activate(pt, now);
   } else if (type == MSG_BYE) {
     const reason = <u8>r.u8();
+    if (call.forked && call.isCaller && call.state != CALL_ACTIVE) {
+      // One device declined or is busy: the call goes on while another still rings.
+      const i = call.forkAddrs.indexOf(from);
+      if (i >= 0) call.forkAddrs.splice(i, 1);
+      if (call.forkAddrs.length > 0) return;
+    }
     end(reason == BYE_BUSY ? "busy" : reason == BYE_DECLINED ? "declined" : reason == BYE_NO_CODEC ? "no-codec" : "remote-hangup", now, false, reason);
   } else stats.unexpected++;
 }
 
+/** The ROUTE `from` address of the INVITE being handled ("" when it came on a direct connection). */
+let routeFrom = "";
+
 function onInvite(c: Conn | null, r: ByteReader, now: i64): void {
   const callId = r.u32(); const from = r.str8(USER_MAX); const to = r.str8(USER_MAX);
+  const routedFrom = routeFrom;
   const n = <i32>r.u8();
   const offer = new StaticArray<u8>(8);
   let cnt = 0;
   for (let i = 0; i < n && r.ok; i++) { const pt = <u8>r.u8(); if (cnt < 8) offer[cnt++] = pt; }
   if (!r.ok || callId == 0 || from.length == 0) { stats.malformed++; return; }
   if (to != node.cfg.user) { stats.unexpected++; return; }
+  // A blocked user's call never reaches the UI (issue #8): no ring, no answer (their INVITE times out).
+  if (buddyIsBlocked(from)) { buddyCountBlocked(true, from); if (c !== null) connClose(c); return; }
+  // Issue #8: after a conference handover the new host's INVITE replaces our call and is answered at once.
+  const confRejoin = confExpects(from, now);
+  if (confRejoin && call.state != CALL_IDLE) end("conf-handover", now, true, BYE_NORMAL);
   if (call.state != CALL_IDLE) {
     // Busy: answer on the transport the INVITE came by, without touching the current call.
-    const w = c !== null ? txBegin(MSG_BYE) : txBegin(MSG_ROUTE).str8(from).str8(node.cfg.user).u8(MSG_BYE);
+    const w = c !== null ? txBegin(MSG_BYE) : txBegin(MSG_ROUTE).str8(routedFrom.length > 0 ? routedFrom : from).str8(myAddr()).u8(MSG_BYE);
     w.u32(callId).u8(BYE_BUSY);
     if (c !== null) connSend(c); else { const sn = client.sn; if (sn !== null) connSend(sn); }
     return;
   }
   punchReset();
-  const flags = readCandidates(r);
+  let flags = readCandidates(r);
   if (!r.ok) { stats.malformed++; punchReset(); return; }
+  natPredictProbe(now); // before we punch (nat/punch.ts waits for it); the prediction goes in our ANSWER
+  if (!callKxOnOffer(callId, from, to, r, now)) { stats.malformed++; punchReset(); return; } // security hook: Noise message 1 (sec/call-kx.ts)
+  // Issue #8: [devId u32] of the caller's device (absent from older phones: the ROUTE's from address).
+  const fromDev: u32 = r.remaining() >= 4 ? r.u32() : 0;
+  call.forked = (flags & FLAG_FORKED) != 0;
+  flags &= ~FLAG_FORKED;
+  call.forkAddrs.length = 0;
+  call.peerAddr = fromDev != 0 ? deviceAddr(from, fromDev) : routedFrom.length > 0 ? routedFrom : from;
   call.isCaller = false;
   call.callId = callId;
   call.peerUser = from;
@@ -272,16 +400,18 @@ function onInvite(c: Conn | null, r: ByteReader, now: i64): void {
   call.dialUs = now;
   call.deadlineUs = now + RING_TIMEOUT_US;
   call.lastResult = "";
-  event("call.incoming", "from=" + from + " callId=" + callId.toString() + " via=" + (c !== null ? "direct" : "sn"));
+  event("call.incoming", "from=" + from + " callId=" + callId.toString() + " via=" + (c !== null ? "direct" : "sn") + (call.forked ? " forked=1" : ""));
   const w = beginSignal(MSG_RINGING);
   w.u32(callId);
   writeCandidates(w);
+  callKxReply(callId, w); // security hook: Noise message 2
   sendSignal();
   punch.callId = callId;
-  if (client.udpOk && (flags & FLAG_UDP_OK) != 0) punchStart(callId, now);
+  if (client.udpOk && (flags & FLAG_UDP_OK) != 0 && !call.forked) punchStart(callId, now);
   if (c !== null) call.mediaConn = c;
   else if ((!client.udpOk || (flags & FLAG_UDP_OK) == 0) && (flags & FLAG_PUBLIC) != 0 && punch.candCount > 0 && !client.tcpRestricted) attach(now);
   uiRefresh();
+  if (confRejoin) callAnswer(now);
 }
 
 /**
@@ -310,7 +440,11 @@ export function callAnswer(now: i64): bool {
   const w = beginSignal(MSG_ANSWER);
   w.u32(call.callId).u8(<u32>pt);
   writeCandidates(w);
+  callKxReply(call.callId, w); // security hook: Noise message 2 again
   sendSignal();
+  // Issue #8: a forked call's device punches only once it has won the call.
+  if (call.forked && client.udpOk && (call.peerFlags & FLAG_UDP_OK) != 0) punchStart(call.callId, now);
+  call.forked = false;
   activate(<u8>pt, now);
   return true;
 }
@@ -321,7 +455,7 @@ function activate(pt: u8, now: i64): void {
   call.answerUs = now;
   call.deadlineUs = NEVER;
   event("call.answered", "ms=" + ((now - call.dialUs) / 1000).toString() + " codec=" + codecName(<i32>pt));
-  mediaStart(pt, call.callId, call.peerUser, call.peerFlags, now);
+  mediaStart(pt, call.callId, call.peerAddr, call.peerFlags, now);
   const mc = call.mediaConn;
   if (mc !== null && mc.connected) media.tcpConn = mc;
   pathStart(call.callId, now);
@@ -330,6 +464,7 @@ function activate(pt: u8, now: i64): void {
 
 /** The user hangs up (on-hook) or declines. */
 export function callHangup(now: i64): void {
+  if (call.state == CALL_ACTIVE || call.state == CALL_IDLE) confLeave(now); // issue #8: a host hands over first
   if (call.state == CALL_IDLE) return;
   if (call.state == CALL_INCOMING) { hangup(BYE_DECLINED, "declined", now); return; }
   if (call.state == CALL_SEARCHING) { end("cancelled", now, true, BYE_NORMAL); return; }
@@ -337,6 +472,17 @@ export function callHangup(now: i64): void {
 }
 
 function hangup(reason: u8, text: string, now: i64): void {
+  if (call.forked && call.isCaller) {
+    for (let i = 0; i < call.forkAddrs.length; i++) {
+      call.peerAddr = call.forkAddrs[i];
+      const wf = beginSignal(MSG_BYE);
+      wf.u32(call.callId).u8(reason);
+      sendSignal();
+    }
+    call.peerAddr = "";
+    end(text, now, true, reason);
+    return;
+  }
   const w = beginSignal(MSG_BYE);
   w.u32(call.callId).u8(reason);
   sendSignal();
@@ -349,6 +495,7 @@ function end(result: string, now: i64, local: bool, reason: u8): void {
   let kv = "reason=" + result + " callId=" + call.callId.toString() + " peer=" + call.peerUser;
   if (wasActive) kv += " durationMs=" + ((now - call.answerUs) / 1000).toString() + " " + mediaStatsText();
   event("call.ended", kv);
+  holdReset();
   mediaStop();
   media.tcpConn = null;
   pathStop();
@@ -359,10 +506,14 @@ function end(result: string, now: i64, local: bool, reason: u8): void {
   call.mediaConn = null;
   if (s !== null) { connClose(s); call.sig = null; }
   call.state = CALL_IDLE;
+  call.forked = false;
+  call.forkAddrs.length = 0;
+  callKxEnd(call.callId); // security hook: wipe the handshake and media keys
   call.callId = 0;
   call.deadlineUs = NEVER;
   call.lastResult = result;
   uiRefresh();
+  confOnCallEnded(now);
 }
 
 export function callDeadline(): i64 { return call.deadlineUs; }
@@ -380,6 +531,15 @@ export function callTick(now: i64): void {
   } else if (st == CALL_CALLING) hangup(BYE_UNREACHABLE, "no-answer", now);
   else if (st == CALL_RINGBACK) hangup(BYE_NORMAL, "no-answer", now);
   else if (st == CALL_INCOMING) hangup(BYE_DECLINED, "missed", now);
+}
+
+/** Sends our NAT info with a port prediction that was not ready for our INVITE / RINGING (nat/punch.ts). */
+export function callSendNatInfo(): void {
+  if (call.state == CALL_IDLE || call.state == CALL_SEARCHING || call.callId == 0) return;
+  const w = beginSignal(MSG_NAT_INFO);
+  w.u32(call.callId);
+  natInfoWrite(w);
+  sendSignal();
 }
 
 /** Tells the peer its direct packets stopped reaching us (nat/path.ts), over the signaling path. */

@@ -12,9 +12,12 @@ import { ipParse } from "./addr";
  *   bootstrap=1.2.3.4:33033,5.6.7.8:33033   up to 7 bootstrap supernodes
  *   server=1.2.3.9:33000    login server endpoint (reached through a supernode)
  *   serverKey=<64 hex>      login server's X25519 public key
+ *   certKeys=1:<64 hex>,2:<64 hex>   login server's Ed25519 certificate keys (id:public key), up to 8: every key
+ *                           whose certificates this phone accepts (firmware/sec/cert.ts; rotation: docs/security.md)
  *   codecs=ilbc30,ilbc20,pcmu,pcma   offer, in preference order (this is the default)
  *   snMaxClients=1000       supernode role: clients accepted at once (more are sent elsewhere)
  *   snMaxRelays=200         supernode role: calls relayed at once (the relay quota)
+ *   snMaxRecords=20000      supernode role: index records held for other supernodes (more are refused: DHT_BUSY)
  *   snMinUptimeS=0          supernode election (overlay/supernode.ts): 0 = take the role at boot when the
  *                           address is public; > 0 = only after this many seconds up, once NAT discovery
  *                           shows the node publicly reachable, and while it has spare capacity
@@ -35,12 +38,18 @@ export class Config {
   serverPort: i32 = 0;
   serverKey: StaticArray<u8> = new StaticArray<u8>(32);
   hasServerKey: bool = false;
+  /** Trusted certificate signing keys (issue #7): ids and 32-byte Ed25519 public keys. */
+  certKeyIds: StaticArray<u32> = new StaticArray<u32>(8);
+  certKeys: StaticArray<u8> = new StaticArray<u8>(8 * 32);
+  certKeyCount: i32 = 0;
   /** RTP payload type numbers in preference order (0 PCMU, 8 PCMA, 97 iLBC 30 ms, 98 iLBC 20 ms). */
   codecs: StaticArray<u8> = new StaticArray<u8>(8);
   codecCount: i32 = 0;
   /** Supernode role: most clients accepted at once (more get MSG_BUSY) and most calls relayed at once. */
   snMaxClients: i32 = 1000;
   snMaxRelays: i32 = 200;
+  /** Supernode role: most distributed-index records stored for others (overlay/dht.ts); more get DHT_BUSY. */
+  snMaxRecords: i32 = 20000;
   /** Supernode election: seconds up before a node may take the role (0: at boot, by address alone). */
   snMinUptimeS: i32 = 0;
   errors: i32 = 0;
@@ -58,6 +67,24 @@ export class Config {
     if (this.codecCount == 0) {
       // Default offer, in preference order: iLBC 30 ms (robust to loss, lowest rate), iLBC 20, G.711.
       this.codecs[0] = 97; this.codecs[1] = 98; this.codecs[2] = 0; this.codecs[3] = 8; this.codecCount = 4;
+    }
+  }
+
+  /** `id:hex,id:hex…` → certKeyIds/certKeys (replaces any earlier list). */
+  private parseCertKeys(v: string): void {
+    this.certKeyCount = 0;
+    const items = v.split(",");
+    const key = new StaticArray<u8>(32);
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i].trim();
+      const c = it.indexOf(":");
+      const id = c > 0 ? I32.parseInt(it.substring(0, c)) : -1;
+      if (c <= 0 || id < 0 || id > 65535 || id.toString() != it.substring(0, c) || !hexDecode(it.substring(c + 1), key) || this.certKeyCount >= 8) {
+        this.fail("bad certKeys"); return;
+      }
+      this.certKeyIds[this.certKeyCount] = <u32>id;
+      memory.copy(changetype<usize>(this.certKeys) + <usize>(this.certKeyCount * 32), changetype<usize>(key), 32);
+      this.certKeyCount++;
     }
   }
 
@@ -86,11 +113,13 @@ export class Config {
       if (ip == 0 || p <= 0) this.fail("bad server"); else { this.serverIp = ip; this.serverPort = p; }
     } else if (k == "serverKey") {
       if (!hexDecode(v, this.serverKey)) this.fail("bad serverKey"); else this.hasServerKey = true;
-    } else if (k == "codecs") this.parseCodecs(v);
-    else if (k == "snMaxClients" || k == "snMaxRelays" || k == "snMinUptimeS") {
+    } else if (k == "certKeys") this.parseCertKeys(v);
+    else if (k == "codecs") this.parseCodecs(v);
+    else if (k == "snMaxClients" || k == "snMaxRelays" || k == "snMinUptimeS" || k == "snMaxRecords") {
       const n = I32.parseInt(v);
       if (v.length == 0 || v.length > 6 || n < 0 || n.toString() != v) this.fail("bad " + k);
-      else if (k == "snMaxClients") this.snMaxClients = n; else if (k == "snMaxRelays") this.snMaxRelays = n; else this.snMinUptimeS = n;
+      else if (k == "snMaxClients") this.snMaxClients = n; else if (k == "snMaxRelays") this.snMaxRelays = n;
+      else if (k == "snMaxRecords") this.snMaxRecords = n; else this.snMinUptimeS = n;
     }
     else this.fail("unknown key: " + k);
   }

@@ -9,3 +9,8 @@ export const KEY_ACCOUNT: i32 = 3;
 export const KEY_IDENTITY: i32 = 4;
 /** NAT behaviour found by discovery (firmware/nat/discovery.ts). */
 export const KEY_NAT: i32 = 5;
+/** Buddy list cache: the login server's list as last synchronised (firmware/buddy/buddies.ts). */
+export const KEY_BUDDIES: i32 = 15;
+/** Buddy operations made while offline, sent at the next login, and the manual "away" flag (firmware/buddy/buddies.ts). */
+export const KEY_BUDDY_OUTBOX: i32 = 16;
+/** Keys 13 (device-id seed) and 14 (IM sequence state): firmware/im/keys.ts (issue #8). */

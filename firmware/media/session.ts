@@ -14,6 +14,13 @@ import { codecEncode, codecFrameSamples, codecReset } from "./codec";
 import { codecName } from "../lib/config";
 import { audioPlay, audioStart, audioStop } from "../../hal/audio";
 import { netUdpSend } from "../../hal/net";
+import { srtpProtect, srtpUnprotect } from "../sec/srtp";
+import { relayTo } from "../sec/relay-alias";
+import { confKeepsAudio, confLegByCallId } from "../call/conference";
+import { holdFillSpeaker, holdOnKeepalive } from "../call/hold";
+
+/** RTP payload type of comfort noise (RFC 3389 §4), our keep-alive while on hold. */
+export const PT_CN: u8 = 13;
 
 /**
  * One call's media: 10 ms microphone blocks are gathered into 20 ms frames, encoded, put in RTP
@@ -54,32 +61,44 @@ export class MediaSession {
   pathChanges: i32 = 0;
   /** Direct TCP connection to the peer usable for media when UDP is not (set by the call module). */
   tcpConn: Conn | null = null;
+  /** (Issue #8.) A conference leg of the host (call/conference.ts): media always through the relay, since
+   *  the leg has no punched path of its own; events are conf.* instead of media.*. */
+  relayOnly: bool = false;
+  /** (Issue #8.) On hold, either side (call/hold.ts): no audio frames go out (the RTP clock keeps running). */
+  holdMuted: bool = false;
 }
 
 export const media = new MediaSession();
 
 export function mediaStart(pt: u8, callId: u32, peerUser: string, peerFlags: u8, now: i64): void {
-  media.active = true;
-  media.pt = pt; media.callId = callId; media.peerUser = peerUser; media.peerFlags = peerFlags;
-  media.ssrc = node.prngMedia.next();
-  media.seq = <u16>node.prngMedia.next();
-  media.timestamp = node.prngMedia.next();
-  media.frameSamples = codecFrameSamples(pt);
-  codecReset(pt);
-  media.micFill = 0;
-  media.jb.reset();
-  media.rtpSent = 0; media.rtpRecv = 0; media.bytesSent = 0; media.bytesRecv = 0; media.rejected = 0;
-  media.path = "";
-  media.pathChanges = 0;
-  for (let i = 0; i < 4; i++) media.sentByPath[i] = 0;
-  media.startUs = now;
+  mediaSessionStart(media, pt, callId, peerUser, peerFlags, now);
   audioStart(8000);
+}
+
+/** Starts session `s` (the call's `media`, or a conference leg) without touching the audio device. */
+export function mediaSessionStart(s: MediaSession, pt: u8, callId: u32, peerUser: string, peerFlags: u8, now: i64): void {
+  s.active = true;
+  s.pt = pt; s.callId = callId; s.peerUser = peerUser; s.peerFlags = peerFlags;
+  s.ssrc = node.prngMedia.next();
+  s.seq = <u16>node.prngMedia.next();
+  s.timestamp = node.prngMedia.next();
+  s.frameSamples = codecFrameSamples(pt);
+  codecReset(pt);
+  s.micFill = 0;
+  s.jb.reset();
+  s.rtpSent = 0; s.rtpRecv = 0; s.bytesSent = 0; s.bytesRecv = 0; s.rejected = 0;
+  s.path = "";
+  s.pathChanges = 0;
+  s.holdMuted = false;
+  for (let i = 0; i < 4; i++) s.sentByPath[i] = 0;
+  s.startUs = now;
 }
 
 export function mediaStop(): void {
   if (!media.active) return;
   media.active = false;
-  audioStop();
+  media.holdMuted = false;
+  if (!confKeepsAudio()) audioStop(); // a conference host's other legs still play (call/conference.ts)
 }
 
 /** Whether UDP between us and the peer is impossible (one side's UDP is blocked). */
@@ -102,71 +121,125 @@ export function mediaPath(): string {
 export function mediaOnAudio(micPtr: usize, n: i32, now: i64): void {
   if (!media.active) return;
   if (n <= 0 || n > AUDIO_BLOCK_MAX) { stats.malformed++; return; }
-  // Capture side: gather a 20 ms frame.
-  const room = media.mic.length - media.micFill;
-  const take = n < room ? n : room;
-  memory.copy(changetype<usize>(media.mic) + <usize>(media.micFill * 2), micPtr, <usize>(take * 2));
-  media.micFill += take;
-  if (media.micFill >= media.frameSamples) {
-    sendFrame(now);
-    const rest = media.micFill - media.frameSamples;
-    if (rest > 0) memory.copy(changetype<usize>(media.mic), changetype<usize>(media.mic) + <usize>(media.frameSamples * 2), <usize>(rest * 2));
-    media.micFill = rest;
-  }
-  // Playout side: one block out per block in.
-  media.jb.pull(changetype<usize>(media.spk), n, now);
+  mediaCapture(media, micPtr, n, now);
+  // Playout side: one block out per block in (the hold tone instead while the peer holds us: call/hold.ts).
+  if (!holdFillSpeaker(changetype<usize>(media.spk), n)) media.jb.pull(changetype<usize>(media.spk), n, now);
   audioPlay(changetype<usize>(media.spk), n);
 }
 
-function sendFrame(now: i64): void {
-  const p = changetype<usize>(media.pkt);
-  rtpWriteHeader(p, media.pt, media.rtpSent == 0, media.seq, media.timestamp, media.ssrc);
-  const bytes = codecEncode(media.pt, changetype<usize>(media.mic), media.frameSamples, p + RTP_HEADER_BYTES);
+/** Capture side of session `s`: gathers `n` samples at `pcm` into frames and sends each full frame. */
+export function mediaCapture(s: MediaSession, pcm: usize, n: i32, now: i64): void {
+  if (!s.active || n <= 0 || n > AUDIO_BLOCK_MAX) return;
+  const room = s.mic.length - s.micFill;
+  const take = n < room ? n : room;
+  memory.copy(changetype<usize>(s.mic) + <usize>(s.micFill * 2), pcm, <usize>(take * 2));
+  s.micFill += take;
+  if (s.micFill >= s.frameSamples) {
+    if (s.holdMuted) s.timestamp += <u32>s.frameSamples; // on hold: the RTP clock runs on, nothing is sent
+    else sendFrame(s, now);
+    const rest = s.micFill - s.frameSamples;
+    if (rest > 0) memory.copy(changetype<usize>(s.mic), changetype<usize>(s.mic) + <usize>(s.frameSamples * 2), <usize>(rest * 2));
+    s.micFill = rest;
+  }
+}
+
+/**
+ * (Issue #8.) One keep-alive on session `s`'s media path while on hold: an RTP comfort-noise packet (RFC 3389,
+ * payload type 13, one level byte: 127 = −127 dBov, silence), so it takes the same path, NAT bindings and
+ * relay state as the audio did, and passes the same media protection.
+ */
+export function mediaSendKeepalive(s: MediaSession, now: i64): void {
+  if (!s.active) return;
+  const p = changetype<usize>(s.pkt);
+  rtpWriteHeader(p, PT_CN, false, s.seq, s.timestamp, s.ssrc);
+  store<u8>(p + RTP_HEADER_BYTES, 127);
+  const len = srtpProtect(s.callId, p, RTP_HEADER_BYTES + 1, s.pkt.length);
+  s.seq++;
+  if (len < 0) return;
+  transmit(s, p, len);
+}
+
+function sendFrame(s: MediaSession, now: i64): void {
+  const p = changetype<usize>(s.pkt);
+  rtpWriteHeader(p, s.pt, s.rtpSent == 0, s.seq, s.timestamp, s.ssrc);
+  const bytes = codecEncode(s.pt, changetype<usize>(s.mic), s.frameSamples, p + RTP_HEADER_BYTES);
   if (bytes < 0) return;
-  const len = RTP_HEADER_BYTES + bytes;
-  media.seq++;
-  media.timestamp += <u32>media.frameSamples;
-  const path = mediaPath();
-  media.sentByPath[pathIndex(path)]++;
-  if (path != media.path) { if (media.path.length > 0) media.pathChanges++; media.path = path; event("media.path", "path=" + path); }
-  const tcp = directTcp();
-  if (punch.peerIp != 0) {
+  // Security hook (send choke point): encrypt in place, +16-byte tag (sec/srtp.ts); no keys → not sent.
+  const len = srtpProtect(s.callId, p, RTP_HEADER_BYTES + bytes, s.pkt.length);
+  s.seq++;
+  s.timestamp += <u32>s.frameSamples;
+  if (len < 0) return;
+  transmit(s, p, len);
+}
+
+/** Sends one protected RTP packet of session `s` on its path (a conference leg: always the relay). */
+function transmit(s: MediaSession, p: usize, len: i32): void {
+  const path = s.relayOnly ? (client.udpOk ? "relay-udp" : "relay-tcp") : mediaPath();
+  s.sentByPath[pathIndex(path)]++;
+  if (path != s.path) {
+    if (s.path.length > 0) s.pathChanges++;
+    s.path = path;
+    if (s.relayOnly) event("conf.leg.path", "peer=" + s.peerUser + " path=" + path); else event("media.path", "path=" + path);
+  }
+  const tcp: Conn | null = s.relayOnly ? null : directTcp();
+  // Security hook: the RELAY `to` alias (sec/relay-alias.ts), registered with the first frame whatever the
+  // path, so that it is in place before a fallback to the relay.
+  const to = relayTo(s.peerUser);
+  if (!s.relayOnly && punch.peerIp != 0) {
     netUdpSend(node.udpSock, punch.peerIp, punch.peerPort, p, len);
   } else if (tcp !== null) {
-    txBegin(MSG_RELAYED).u32(media.callId).bytes(p, len);
+    txBegin(MSG_RELAYED).u32(s.callId).bytes(p, len);
     connSend(tcp);
   } else {
-    txBegin(MSG_RELAY).u8(0).str8(media.peerUser).u32(media.callId).bytes(p, len);
+    txBegin(MSG_RELAY).u8(0).str8(to).u32(s.callId).bytes(p, len);
     if (client.udpOk) txSendUdp(node.udpSock, client.relayIp, client.relayPort);
     else { const sn = client.sn; if (sn !== null) connSend(sn); }
   }
-  media.rtpSent++;
-  media.bytesSent += <u64>len;
+  s.rtpSent++;
+  s.bytesSent += <u64>len;
 }
 
 /** An RTP packet that arrived directly over UDP. */
 export function mediaOnRtp(srcIp: u32, srcPort: i32, p: usize, len: i32, now: i64): void {
   if (!media.active) { stats.unexpected++; return; }
-  if (srcIp == punch.peerIp && srcPort == punch.peerPort) pathOnDirectRx(now);
-  receive(p, len, now);
+  // Only an authentic packet proves the direct path alive (a forged one must not keep it).
+  if (receive(p, len, now) && srcIp == punch.peerIp && srcPort == punch.peerPort) pathOnDirectRx(now);
 }
 
 /** RELAYED [callId u32][rtp] from our supernode (UDP or TCP). */
 export function mediaOnRelayed(r: ByteReader, now: i64): void {
   const callId = r.u32();
   if (!r.ok) { stats.malformed++; return; }
-  if (!media.active || callId != media.callId) { stats.unexpected++; return; }
+  if (!media.active || callId != media.callId) {
+    const leg = confLegByCallId(callId); // a conference leg of ours (call/conference.ts)
+    if (leg === null) { stats.unexpected++; return; }
+    const m = r.remaining();
+    mediaReceive(leg, r.take(m), m, now);
+    return;
+  }
   const n = r.remaining();
   receive(r.take(n), n, now);
 }
 
-function receive(p: usize, len: i32, now: i64): void {
-  if (!rtpParse(p, len, media.rx)) { stats.malformed++; return; }
-  if (media.rx.pt != media.pt) { media.rejected++; return; }
-  media.rtpRecv++;
-  if (media.rtpRecv == 1) event("media.first", "path=" + mediaPath() + " ms=" + ((now - media.startUs) / 1000).toString());
-  media.bytesRecv += <u64>len;
-  media.jb.put(media.rx, p + <usize>media.rx.payloadOffset, media.rx.payloadLen, now);
+function receive(p: usize, pktLen: i32, now: i64): bool { return mediaReceive(media, p, pktLen, now); }
+
+/** One RTP packet for session `s` (the call's `media` or a conference leg). True when it was authentic RTP. */
+export function mediaReceive(s: MediaSession, p: usize, pktLen: i32, now: i64): bool {
+  // Security hook (receive choke point): authenticate, replay-check and decrypt in place (sec/srtp.ts);
+  // a forged, tampered or replayed packet is dropped and counted there.
+  const len = srtpUnprotect(s.callId, p, pktLen);
+  if (len < 0) return false;
+  if (!rtpParse(p, len, s.rx)) { stats.malformed++; return false; }
+  if (s.rx.pt == PT_CN) { holdOnKeepalive(s, now); return true; } // a keep-alive on hold (call/hold.ts)
+  if (s.rx.pt != s.pt) { s.rejected++; return false; }
+  s.rtpRecv++;
+  if (s.rtpRecv == 1) {
+    if (s.relayOnly) event("conf.leg.first", "peer=" + s.peerUser + " ms=" + ((now - s.startUs) / 1000).toString());
+    else event("media.first", "path=" + mediaPath() + " ms=" + ((now - s.startUs) / 1000).toString());
+  }
+  s.bytesRecv += <u64>pktLen; // as on the wire (tag included), like bytesSent
+  s.jb.put(s.rx, p + <usize>s.rx.payloadOffset, s.rx.payloadLen, now);
+  return true;
 }
 
 const PATHS: StaticArray<string> = ["direct-udp", "direct-tcp", "relay-udp", "relay-tcp"];

@@ -21,6 +21,8 @@ export class PathState {
   repunchUs: i64 = NEVER;
   fallbacks: i32 = 0;
   lastFallbackUs: i64 = 0;
+  /** (Issue #8.) The call is on hold: media is one keep-alive per 3 s, so silence proves nothing. */
+  held: bool = false;
 }
 
 export const path = new PathState();
@@ -30,7 +32,7 @@ export function pathStart(callId: u32, now: i64): void {
   path.repunchUs = now + REPUNCH_INTERVAL_US;
 }
 
-export function pathStop(): void { path.active = false; path.repunchUs = NEVER; path.directRxSeen = false; }
+export function pathStop(): void { path.held = false; path.active = false; path.repunchUs = NEVER; path.directRxSeen = false; }
 
 /** A media packet arrived on the direct path. */
 export function pathOnDirectRx(now: i64): void {
@@ -38,22 +40,30 @@ export function pathOnDirectRx(now: i64): void {
   path.lastDirectRxUs = now;
 }
 
+/** (Issue #8, call/hold.ts.) Pauses the direct-path watchdog while on hold; after resume it waits for fresh media. */
+export function pathSetHeld(on: bool, now: i64): void {
+  path.held = on;
+  path.directRxSeen = false;
+}
+
 export function pathDeadline(): i64 {
-  if (!path.active) return NEVER;
+  if (!path.active || path.held) return NEVER;
   if (punch.peerIp != 0) return path.directRxSeen ? path.lastDirectRxUs + DIRECT_DEAD_US : NEVER;
   return punch.active ? NEVER : path.repunchUs;
 }
 
 /** Returns true when the direct path was just declared dead (the caller notifies the peer). */
 export function pathTick(now: i64): bool {
-  if (!path.active) return false;
+  if (!path.active || path.held) return false;
   if (punch.peerIp != 0) {
     if (path.directRxSeen && now - path.lastDirectRxUs >= DIRECT_DEAD_US) { pathDirectLost(now, "timeout"); return true; }
     return false;
   }
-  if (!punch.active && now >= path.repunchUs && punch.candCount > 0) {
+  if (!punch.active && now >= path.repunchUs) {
     path.repunchUs = now + REPUNCH_INTERVAL_US;
-    punchStart(path.callId, now);
+    // No candidates (the peer sent none: UDP blocked, or a conference leg): nothing to punch, but the
+    // deadline must still move on (a deadline that never advances trips the host's watchdog).
+    if (punch.candCount > 0) punchStart(path.callId, now);
   }
   return false;
 }

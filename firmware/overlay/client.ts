@@ -1,5 +1,7 @@
+import { presenceAppendProof, presenceSetChallenge } from "../sec/presence";
 import { node } from "./node";
 import { Conn, connClose, connOpen, connSend, ROLE_SC_SN } from "./conns";
+import { connKeepaliveToken } from "./conns";
 import { OP_LOGIN, OP_REGISTER, SealedExchange, ST_BAD_CREDENTIALS, ST_EXISTS, ST_INVALID_INPUT, ST_OK, ST_RATE_LIMITED } from "./login";
 import { ByteReader } from "../lib/bytes";
 import { txBegin, txSendUdp } from "../lib/tx";
@@ -11,13 +13,20 @@ import { storageRead, storageWrite } from "../../hal/storage";
 import { KEY_ACCOUNT } from "../lib/keys";
 import {
   FLAG_PUBLIC, FLAG_UDP_OK, MSG_HELLO, MSG_HELLO_ACK, MSG_KEEPALIVE, MSG_LOGIN, MSG_LOGIN_RESP, MSG_PROBE,
-  MSG_PUBLISH, MSG_ROUTE, MSG_SEARCH, MSG_SEARCH_RESP, MSG_RELAYED, PRESENCE_ONLINE, USER_MAX, MSG_BUSY, MSG_RELAY_REFUSED,
+  MSG_PUBLISH, MSG_ROUTE, MSG_SEARCH, MSG_SEARCH_RESP, MSG_RELAYED, PRESENCE_ONLINE, USER_MAX, MSG_BUSY, MSG_RELAY_REFUSED, ADDR_MAX,
 } from "../wire/types";
 import { callOnRouted, callOnSearchResult } from "../call/call";
 import { mediaOnRelayed } from "../media/session";
 import { uiRefresh } from "../ui/phone-ui";
 import { natDiscoveryStart, natDiscoveryTick } from "../nat/discovery";
+import { natKeepaliveIntervalUs } from "../nat/lifetime";
 import { hostCache, hostCacheBoot } from "./host-cache";
+import { clientOnPrefixResp, clientPrefixSearch } from "./prefix";
+import { MSG_PREFIX_RESP } from "../wire/types";
+import { deviceId, isMe, myAddr } from "../im/device";
+import { buddyOnResp, buddyOnRouted, buddyOnSearchResult } from "../buddy/buddies";
+import { MSG_BUDDY_NOTIFY, MSG_BUDDY_PRESENCE, MSG_BUDDY_RESP } from "../wire/types";
+import { imOnClientFrame, imOnLogin, imOnSearchResult } from "../im/im";
 
 /**
  * The ordinary-node (SC) side of the overlay: find a supernode, log in through it, stay online.
@@ -46,8 +55,20 @@ const HC_PROBE_N: i32 = 8;
 const HC_SAVE_US: i64 = 30_000_000;
 const CONNECT_TIMEOUT_US: i64 = 4_000_000;
 const REQUEST_TIMEOUT_US: i64 = 10_000_000;
-const RETRY_US: i64 = 3_000_000;
-/** UDP binding refresh (skype-facts.md: 20 s keep-alives for UDP bindings). */
+/** A sealed REGISTER/LOGIN may queue at a busy login server (a login storm): wait longer for it. */
+const LOGIN_TIMEOUT_US: i64 = 30_000_000;
+/**
+ * Retry after a failed login attempt: exponential backoff with jitter (the "equal jitter" of AWS's
+ * "Exponential Backoff and Jitter"): the n-th consecutive failure waits base·2^(n-1) capped at RETRY_MAX_US,
+ * half of it fixed and half uniformly random, so phones that failed together retry apart.
+ */
+export const RETRY_BASE_US: i64 = 1_000_000;
+export const RETRY_MAX_US: i64 = 60_000_000;
+/** After losing the SN, the first new attempt starts uniformly within this window (spreads a mass reconnect). */
+export const LOST_SPREAD_US: i64 = 3_000_000;
+/** Host-cache probes go to HC_PROBE_N entries drawn at random from the best HC_POOL (spreads load). */
+const HC_POOL: i32 = 32;
+/** UDP binding refresh cap (skype-facts.md: 20 s); the interval in use is learned from the binding lifetime (nat/lifetime.ts). */
 const UDP_KEEPALIVE_US: i64 = 20_000_000;
 /** The 2-byte TCP refresh to the SN (skype-facts.md: every 120 s). */
 const TCP_KEEPALIVE_US: i64 = 120_000_000;
@@ -91,6 +112,32 @@ export class Client {
   probeIp: Array<u32> = new Array<u32>();
   probePort: Array<i32> = new Array<i32>();
   hcSaveUs: i64 = NEVER;
+  /** Consecutive failed login attempts (0 after a login); sets the backoff. */
+  failures: i32 = 0;
+  /** The supernode we just lost or were refused by: not probed on the next attempt. */
+  avoidIp: u32 = 0;
+  avoidPort: i32 = 0;
+  /** Login attempts started since boot (console / tests). */
+  attempts: u32 = 0;
+}
+
+/**
+ * Delay before the next login attempt after `failures` consecutive failures (≥ 1): half of
+ * min(RETRY_BASE_US·2^(failures-1), RETRY_MAX_US) plus a uniform random part of the same size.
+ */
+export function retryDelayUs(failures: i32): i64 {
+  const n = failures < 1 ? 1 : failures > 16 ? 16 : failures;
+  let cap = RETRY_BASE_US << <i64>(n - 1);
+  if (cap > RETRY_MAX_US) cap = RETRY_MAX_US;
+  const half = cap / 2;
+  return half + <i64>node.prngOverlay.below(<u32>(half + 1));
+}
+
+/** Goes offline and schedules the next attempt with backoff. */
+function scheduleRetry(now: i64): void {
+  client.failures++;
+  client.state = SC_OFF;
+  client.deadlineUs = now + retryDelayUs(client.failures);
 }
 
 export const client = new Client();
@@ -112,12 +159,23 @@ function startProbing(now: i64): void {
   client.respIp.length = 0; client.respPort.length = 0; client.respRttUs.length = 0;
   // skype-facts.md §Login: the host cache first, the bootstrap supernodes only when no entry answers.
   client.probeIp.length = 0; client.probePort.length = 0;
-  const order = hostCache.best(HC_PROBE_N + 1);
-  for (let j = 0; j < order.length && client.probeIp.length < HC_PROBE_N; j++) {
+  client.attempts++;
+  // HC_PROBE_N entries drawn at random from the best HC_POOL (not always the same best few: after a mass
+  // failure every phone would otherwise land on the same supernodes), never ourselves or the SN just lost.
+  const order = hostCache.best(HC_POOL);
+  const pool = new Array<i32>();
+  for (let j = 0; j < order.length; j++) {
     const ip = hostCache.ip[order[j]], port = hostCache.port[order[j]];
-    if (ip == node.localIp && port == node.port) continue;
-    client.probeIp.push(ip); client.probePort.push(port);
+    if (node.isSelf(ip, port) || (ip == client.avoidIp && port == client.avoidPort)) continue;
+    pool.push(order[j]);
   }
+  while (pool.length > 0 && client.probeIp.length < HC_PROBE_N) {
+    const k = <i32>node.prngOverlay.below(<u32>pool.length);
+    const e = pool[k];
+    pool[k] = pool[pool.length - 1]; pool.length--;
+    client.probeIp.push(hostCache.ip[e]); client.probePort.push(hostCache.port[e]);
+  }
+  event("login.attempt", "n=" + client.attempts.toString() + " failures=" + client.failures.toString() + " hc=" + client.probeIp.length.toString());
   client.probePhase = client.probeIp.length > 0 ? 0 : 1;
   client.deadlineUs = now + (client.probePhase == 0 ? HC_PHASE_US : PROBE_GIVE_UP_US);
   sendProbes(now);
@@ -243,18 +301,18 @@ export function clientOnConnected(c: Conn, now: i64): void {
 export function clientOnConnectFailed(c: Conn, now: i64): void {
   const i = client.candidates.indexOf(c);
   if (i >= 0) client.candidates.splice(i, 1);
-  if (client.state == SC_CONNECTING && client.candidates.length == 0) {
-    client.state = SC_OFF; client.deadlineUs = now + RETRY_US;
-  }
+  if (client.state == SC_CONNECTING && client.candidates.length == 0) scheduleRetry(now);
 }
 
 export function clientOnClosed(c: Conn, now: i64): void {
   if (c !== client.sn) { clientOnConnectFailed(c, now); return; }
   client.sn = null;
   event("sn.lost", "sn=" + endpointToString(c.ip, c.port));
+  client.avoidIp = c.ip; client.avoidPort = c.port;
   if (client.state != SC_REFUSED) {
     client.state = SC_OFF;
-    client.deadlineUs = now + 500_000;
+    // Every client of a dead supernode notices at once: start again at a random moment in LOST_SPREAD_US.
+    client.deadlineUs = now + 200_000 + <i64>node.prngOverlay.below(<u32>LOST_SPREAD_US);
   }
   uiRefresh();
 }
@@ -263,15 +321,21 @@ export function clientOnClosed(c: Conn, now: i64): void {
 export function clientOnFrame(c: Conn, type: u8, r: ByteReader, now: i64): void {
   if (type == MSG_HELLO_ACK) onHelloAck(r, now);
   else if (type == MSG_LOGIN_RESP) onLoginResp(r, now);
-  else if (type == MSG_SEARCH_RESP) callOnSearchResult(r, now);
+  else if (type == MSG_SEARCH_RESP) { if (!buddyOnSearchResult(r, now) && !imOnSearchResult(r, now)) callOnSearchResult(r, now); }
+  else if (type == MSG_BUDDY_RESP) buddyOnResp(r, now);
   else if (type == MSG_ROUTE) {
-    const to = r.str8(USER_MAX); const from = r.str8(USER_MAX);
+    // to/from are routing addresses `user/devid` (issue #8).
+    const to = r.str8(ADDR_MAX); const from = r.str8(ADDR_MAX);
     if (!r.ok) { stats.malformed++; return; }
-    if (to != node.cfg.user) { stats.unexpected++; return; }
+    if (!isMe(to)) { stats.unexpected++; return; }
+    const inner = r.remaining() > 0 ? load<u8>(r.ptr + <usize>r.pos) : 0;
+    if (inner == MSG_BUDDY_PRESENCE || inner == MSG_BUDDY_NOTIFY) { r.u8(); buddyOnRouted(from, inner, r, now); return; }
     callOnRouted(from, r, now);
   } else if (type == MSG_RELAYED) mediaOnRelayed(r, now);
   else if (type == MSG_RELAY_REFUSED) clientOnRelayRefused(c.ip, c.port, r, now);
   else if (type == MSG_BUSY) onBusy(c, now);
+  else if (type == MSG_PREFIX_RESP) clientOnPrefixResp(r, now);
+  else if (imOnClientFrame(type, r, now)) { /* IM (issue #8, im/im.ts) */ }
   else stats.unexpected++;
 }
 
@@ -288,6 +352,7 @@ function onHelloAck(r: ByteReader, now: i64): void {
   if (client.snIp != 0 && !client.tcpRestricted) hostCache.note(client.snIp, client.snPort, nowS, -1, 0);
   client.hostCache = hostCache.texts();
   if (!r.ok) { stats.malformed++; return; }
+  presenceSetChallenge(r.remaining() >= 16 ? r.take(16) : 0); // issue #7: signed in PUBLISH
   if (client.state != SC_HELLO) return;
   if (node.cfg.register && !client.registered) sendSealed(OP_REGISTER, now);
   else sendSealed(OP_LOGIN, now);
@@ -302,7 +367,7 @@ function sendSealed(op: u8, now: i64): void {
   }
   connSend(sn);
   client.state = op == OP_REGISTER ? SC_REGISTERING : SC_LOGGING_IN;
-  client.deadlineUs = now + REQUEST_TIMEOUT_US;
+  client.deadlineUs = now + LOGIN_TIMEOUT_US;
   event(op == OP_REGISTER ? "register.sent" : "login.sent");
   uiRefresh();
 }
@@ -330,10 +395,13 @@ function onLoginResp(r: ByteReader, now: i64): void {
   }
   client.state = SC_ONLINE;
   client.deadlineUs = NEVER;
+  client.failures = 0;
+  client.avoidIp = 0; client.avoidPort = 0;
   client.relayIp = client.snIp; client.relayPort = client.snPort;
   event("login.ok", "user=" + node.cfg.user + " ms=" + ((now - client.loginStartUs) / 1000).toString() +
     " sn=" + endpointToString(client.snIp, client.snPort) + " udp=" + (client.udpOk ? "1" : "0"));
   publish(now);
+  imOnLogin(now);
   saveHostCache(now);
   if (client.udpOk) {
     sendUdpKeepalive(now);
@@ -369,6 +437,7 @@ function onBusy(c: Conn, now: i64): void {
   event("sn.busy", "sn=" + endpointToString(c.ip, c.port));
   connClose(c);
   client.sn = null;
+  client.avoidIp = c.ip; client.avoidPort = c.port;
   for (let i = 0; i < client.respIp.length; i++) {
     if (client.respIp[i] == c.ip && client.respPort[i] == c.port) {
       client.respIp.splice(i, 1); client.respPort.splice(i, 1); client.respRttUs.splice(i, 1);
@@ -376,8 +445,7 @@ function onBusy(c: Conn, now: i64): void {
     }
   }
   if (client.udpOk && client.respIp.length > 0) { connectTo(client.respIp[0], client.respPort[0], now); return; }
-  client.state = SC_OFF;
-  client.deadlineUs = now + RETRY_US;
+  scheduleRetry(now);
 }
 
 /**
@@ -402,14 +470,17 @@ export function clientOnRelayRefused(srcIp: u32, srcPort: i32, r: ByteReader, no
 function publish(now: i64): void {
   const sn = client.sn;
   if (sn === null) return;
-  txBegin(MSG_PUBLISH).str8(node.cfg.user).u8(PRESENCE_ONLINE);
+  const w = txBegin(MSG_PUBLISH);
+  const start = w.pos;
+  w.str8(node.cfg.user).u8(PRESENCE_ONLINE).u32(deviceId());
+  presenceAppendProof(w, start); // issue #7: [certLen][cert][sig over the SN's challenge] (sec/presence.ts)
   connSend(sn);
 }
 
 function sendUdpKeepalive(now: i64): void {
-  txBegin(MSG_KEEPALIVE).str8(node.cfg.user);
+  txBegin(MSG_KEEPALIVE).str8(connKeepaliveToken(client.sn, myAddr())); // security hook: the channel's token, not the user name
   txSendUdp(node.udpSock, client.snIp, client.snPort);
-  client.udpKeepaliveUs = now + UDP_KEEPALIVE_US;
+  client.udpKeepaliveUs = now + natKeepaliveIntervalUs(); // learned from the binding lifetime (nat/lifetime.ts)
 }
 
 function fail(reason: string, now: i64): void {
@@ -421,8 +492,7 @@ function fail(reason: string, now: i64): void {
     event("login.fail", "user=" + node.cfg.user + " reason=" + reason);
   } else {
     event("login.retry", "reason=" + reason);
-    client.state = SC_OFF;
-    client.deadlineUs = now + RETRY_US;
+    scheduleRetry(now);
     const sn = client.sn;
     if (sn !== null) { connClose(sn); client.sn = null; }
   }
@@ -486,7 +556,7 @@ export function clientTick(now: i64): void {
       if (sn !== null) { connClose(sn); client.sn = null; }
       for (let i = 0; i < client.candidates.length; i++) connClose(client.candidates[i]);
       client.candidates.length = 0;
-      client.state = SC_OFF; client.deadlineUs = now + RETRY_US;
+      scheduleRetry(now);
     }
     return;
   }
@@ -517,6 +587,12 @@ export function clientSearch(txid: u32, name: string): bool {
 }
 
 export function clientOnline(): bool { return client.state == SC_ONLINE; }
+
+/** Prefix search ("sal*") through our SN and the login server's directory (overlay/prefix.ts). False when not online or a bad prefix. */
+export function clientPrefix(prefix: string, limit: i32): bool {
+  if (client.state != SC_ONLINE) return false;
+  return clientPrefixSearch(client.sn, prefix, limit);
+}
 
 function loadRegistered(): bool {
   const buf = new StaticArray<u8>(64);

@@ -1,10 +1,11 @@
+import { presenceRecordOk } from "../sec/presence";
 import { node } from "./node";
 import { ByteReader } from "../lib/bytes";
 import { txBegin, txSendUdp } from "../lib/tx";
 import { NEVER } from "../lib/clock";
 import { stats } from "../lib/stats";
 import { PresenceRecord } from "../wire/record";
-import { MSG_DHT_FIND, MSG_DHT_FOUND, MSG_DHT_STORE, USER_MAX } from "../wire/types";
+import { MSG_DHT_FIND, MSG_DHT_FOUND, MSG_DHT_STORE, MSG_DHT_BUSY, USER_MAX } from "../wire/types";
 import { cryptoSha256 } from "../../hal/crypto";
 
 /**
@@ -23,6 +24,8 @@ import { cryptoSha256 } from "../../hal/crypto";
  *   DHT_STORE [ageS u32][record]
  */
 export const DHT_K: i32 = 8;
+/** Device records of one user in one DHT_FOUND (issue #8: one record per logged-in phone). */
+export const FOUND_RECORDS_MAX: i32 = 8;
 export const DHT_ALPHA: i32 = 3;
 const BUCKETS: i32 = 64;
 const RPC_TIMEOUT_US: i64 = 500_000;
@@ -72,6 +75,9 @@ export class Contact {
 }
 
 export class StoredRecord {
+  /** The user's index key (idOfName), computed when first needed. */
+  key: u64 = 0;
+  keyed: bool = false;
   constructor(public rec: PresenceRecord, public refreshedUs: i64) {}
 }
 
@@ -98,14 +104,22 @@ export class Lookup {
   msgs: i32 = 0;
   bytes: i32 = 0;
   found: PresenceRecord | null = null;
+  /** The supernode whose answer ended a value lookup (search caching skips it). */
+  foundIp: u32 = 0;
+  foundPort: i32 = 0;
   foundRefreshedUs: i64 = 0;
+  /** Value lookups: every device record of the user in the answer that ended the lookup (issue #8). */
+  foundAll: Array<PresenceRecord> = new Array<PresenceRecord>();
   done: bool = false;
 }
 
 export class Dht {
   selfId: u64 = 0;
   buckets: Array<Array<Contact>> = new Array<Array<Contact>>();
+  /** Stored presence records, one per device, keyed by routing address `user/devid` (issue #8). */
   records: Map<string, StoredRecord> = new Map<string, StoredRecord>();
+  /** User name → the addresses of its stored device records. */
+  users: Map<string, Array<string>> = new Map<string, Array<string>>();
   lookups: Map<u32, Lookup> = new Map<u32, Lookup>();
   /** RPC txid → lookup id. */
   rpcs: Map<u32, u32> = new Map<u32, u32>();
@@ -116,6 +130,13 @@ export class Dht {
   finished: Array<Lookup> = new Array<Lookup>();
   stored: u32 = 0;
   expired: u32 = 0;
+  /** Load shedding: DHT_STOREs refused (records at `snMaxRecords`), and DHT_BUSY answers we got. */
+  refused: u32 = 0;
+  busyGot: u32 = 0;
+  /** Records handed to newly learnt closer supernodes (replicateTo). */
+  replicated: u32 = 0;
+  /** Last full purge of expired records forced by a full store (at most every FULL_PURGE_US). */
+  fullPurgeUs: i64 = -10_000_000;
 }
 
 export const dht = new Dht();
@@ -141,10 +162,33 @@ export function dhtSeen(ip: u32, port: i32, now: i64): void {
   for (let i = 0; i < bucket.length; i++) {
     if (bucket[i].id == id) { bucket[i].seenUs = now; return; }
   }
-  if (bucket.length < DHT_K) { bucket.push(new Contact(id, ip, port, now)); return; }
+  if (bucket.length < DHT_K) { bucket.push(new Contact(id, ip, port, now)); replicateTo(id, ip, port, now); return; }
   let oldest = 0;
   for (let i = 1; i < bucket.length; i++) if (bucket[i].seenUs < bucket[oldest].seenUs) oldest = i;
-  if (now - bucket[oldest].seenUs > STALE_US) bucket[oldest] = new Contact(id, ip, port, now);
+  if (now - bucket[oldest].seenUs > STALE_US) { bucket[oldest] = new Contact(id, ip, port, now); replicateTo(id, ip, port, now); }
+}
+
+/** Most records handed to one newly learnt contact at once. */
+const REPLICATE_MAX: i32 = 64;
+
+/**
+ * Kademlia §2.5 (store on join): a supernode newly learnt that is closer than we are to a stored record's key
+ * gets a copy. Records published while the overlay was still forming — the publisher's lookup converging on
+ * the closest supernodes it could find then, not the true k closest — thus move to where later lookups look.
+ * (It did not remove the steady-state search misses seen at 1,000 nodes; see the issue #5 note.)
+ */
+function replicateTo(id: u64, ip: u32, port: i32, now: i64): void {
+  const names = dht.records.keys();
+  let sent = 0;
+  for (let i = 0; i < names.length && sent < REPLICATE_MAX; i++) {
+    const s = dht.records.get(names[i]);
+    if (now - s.refreshedUs > RECORD_TTL_US) continue;
+    if (!s.keyed) { s.key = idOfName(s.rec.user); s.keyed = true; }
+    if ((id ^ s.key) >= (dht.selfId ^ s.key)) continue;
+    dht.replicated++;
+    dhtStoreAt(ip, port, s.rec, s.refreshedUs, now);
+    sent++;
+  }
 }
 
 function forget(ip: u32, port: i32): void {
@@ -175,19 +219,55 @@ export function dhtClosest(target: u64, n: i32, skipIp: u32, skipPort: i32): Arr
   return out;
 }
 
-/** A stored record still within its 72 h, or null. */
-export function dhtGet(name: string, now: i64): StoredRecord | null {
-  if (!dht.records.has(name)) return null;
-  const s = dht.records.get(name);
-  if (now - s.refreshedUs > RECORD_TTL_US) { dht.records.delete(name); dht.expired++; return null; }
+/** The stored record of device address `addr` still within its 72 h, or null. */
+export function dhtGetAddr(addr: string, now: i64): StoredRecord | null {
+  if (!dht.records.has(addr)) return null;
+  const s = dht.records.get(addr);
+  if (now - s.refreshedUs > RECORD_TTL_US) {
+    dht.records.delete(addr); dht.expired++;
+    const user = s.rec.user;
+    if (dht.users.has(user)) {
+      const a = dht.users.get(user);
+      const i = a.indexOf(addr);
+      if (i >= 0) a.splice(i, 1);
+      if (a.length == 0) dht.users.delete(user);
+    }
+    return null;
+  }
   return s;
 }
 
-/** Stores a record refreshed at refreshedUs unless we hold a newer one. */
+/** Every stored device record of `user` still within its 72 h (issue #8: one per device). */
+export function dhtGetAll(user: string, now: i64): Array<StoredRecord> {
+  const out = new Array<StoredRecord>();
+  if (!dht.users.has(user)) return out;
+  const addrs = dht.users.get(user).slice(0);
+  for (let i = 0; i < addrs.length; i++) { const s = dhtGetAddr(addrs[i], now); if (s !== null) out.push(s); }
+  return out;
+}
+
+/** The user's best stored record (an online device first, then the most recently refreshed), or null. */
+export function dhtGet(user: string, now: i64): StoredRecord | null {
+  const all = dhtGetAll(user, now);
+  let best: StoredRecord | null = null;
+  for (let i = 0; i < all.length; i++) {
+    const s = all[i];
+    if (best === null) { best = s; continue; }
+    const bOn = best.rec.status != 0, sOn = s.rec.status != 0;
+    if ((sOn && !bOn) || (sOn == bOn && s.refreshedUs > best.refreshedUs)) best = s;
+  }
+  return best;
+}
+
+/** Stores a record refreshed at refreshedUs unless we hold a newer one for the same device. */
 export function dhtPut(rec: PresenceRecord, refreshedUs: i64): void {
-  if (dht.records.has(rec.user) && dht.records.get(rec.user).refreshedUs > refreshedUs) return;
+  const addr = rec.addr();
+  if (dht.records.has(addr) && dht.records.get(addr).refreshedUs > refreshedUs) return;
   rec.connHandle = -1;
-  dht.records.set(rec.user, new StoredRecord(rec, refreshedUs));
+  dht.records.set(addr, new StoredRecord(rec, refreshedUs));
+  if (!dht.users.has(rec.user)) dht.users.set(rec.user, new Array<string>());
+  const a = dht.users.get(rec.user);
+  if (!a.includes(addr)) a.push(addr);
   dht.stored++;
 }
 
@@ -267,7 +347,10 @@ export function dhtLookupClosest(l: Lookup): Array<i32> {
 
 /** Sends our copy of `rec` (refreshed at refreshedUs) to ip:port, or stores it here when that is us. */
 export function dhtStoreAt(ip: u32, port: i32, rec: PresenceRecord, refreshedUs: i64, now: i64): i32 {
-  if (ip == node.localIp && port == node.port) { dhtPut(copyRecord(rec), refreshedUs); return 0; }
+  if (ip == node.localIp && port == node.port) {
+    if (dhtRoomFor(rec, now)) dhtPut(copyRecord(rec), refreshedUs); else dht.refused++;
+    return 0;
+  }
   const ageS = <u32>((now - refreshedUs) / 1_000_000);
   const w = txBegin(MSG_DHT_STORE).u32(ageS);
   rec.write(w);
@@ -280,7 +363,8 @@ export function copyRecord(r: PresenceRecord): PresenceRecord {
   const c = new PresenceRecord();
   c.user = r.user; c.status = r.status; c.snIp = r.snIp; c.snPort = r.snPort;
   c.reflexIp = r.reflexIp; c.reflexPort = r.reflexPort; c.localIp = r.localIp; c.localPort = r.localPort;
-  c.flags = r.flags; c.tcpPort = r.tcpPort; c.updatedUs = r.updatedUs;
+  c.flags = r.flags; c.tcpPort = r.tcpPort; c.updatedUs = r.updatedUs; c.devId = r.devId;
+  c.setCert(r.certPtr(), r.certLen);
   return c;
 }
 
@@ -288,22 +372,27 @@ export function copyRecord(r: PresenceRecord): PresenceRecord {
  * DHT_FIND from another supernode: answers with a record (value lookups, when we hold one; `local` is the
  * supernode's own authoritative record for its client, if any) and our k closest contacts to the target.
  */
-export function dhtOnFind(srcIp: u32, srcPort: i32, r: ByteReader, local: PresenceRecord | null, now: i64): void {
+export function dhtOnFind(srcIp: u32, srcPort: i32, r: ByteReader, local: Array<PresenceRecord>, now: i64): void {
   const txid = r.u32(); const hi = r.u32(); const lo = r.u32(); const want = r.u8(); const name = r.str8(USER_MAX);
   if (!r.ok) { stats.malformed++; return; }
   dhtSeen(srcIp, srcPort, now);
   const target = (<u64>hi << 32) | <u64>lo;
   const w = txBegin(MSG_DHT_FOUND).u32(txid);
-  let rec: PresenceRecord | null = null;
-  let refreshedUs: i64 = now;
+  // Issue #8: every device record of the user (our own clients' authoritative ones first), at most
+  // FOUND_RECORDS_MAX; the count byte was hasRecord (0/1) before, so old single-record answers still parse.
+  const recs = new Array<PresenceRecord>();
+  const ages = new Array<u32>();
   if (want != 0 && name.length > 0) {
-    if (local !== null) rec = local;
-    else {
-      const s = dhtGet(name, now);
-      if (s !== null) { rec = s.rec; refreshedUs = s.refreshedUs; }
+    for (let i = 0; i < local.length && recs.length < FOUND_RECORDS_MAX; i++) { recs.push(local[i]); ages.push(0); }
+    const all = dhtGetAll(name, now);
+    for (let i = 0; i < all.length && recs.length < FOUND_RECORDS_MAX; i++) {
+      let dup = false;
+      for (let j = 0; j < recs.length; j++) if (recs[j].devId == all[i].rec.devId) dup = true;
+      if (!dup) { recs.push(all[i].rec); ages.push(<u32>((now - all[i].refreshedUs) / 1_000_000)); }
     }
   }
-  if (rec !== null) { w.u8(1); rec.write(w); w.u32(<u32>((now - refreshedUs) / 1_000_000)); } else w.u8(0);
+  w.u8(<u32>recs.length);
+  for (let i = 0; i < recs.length; i++) { recs[i].write(w); w.u32(ages[i]); }
   const cs = dhtClosest(target, DHT_K, srcIp, srcPort);
   w.u8(<u32>cs.length);
   for (let i = 0; i < cs.length; i++) w.u32(cs[i].ip).u16(<u32>cs[i].port);
@@ -312,8 +401,8 @@ export function dhtOnFind(srcIp: u32, srcPort: i32, r: ByteReader, local: Presen
 
 /** DHT_FOUND: an answer to one of our lookups' requests. */
 export function dhtOnFound(srcIp: u32, srcPort: i32, r: ByteReader, len: i32, now: i64): void {
-  const txid = r.u32(); const has = r.u8();
-  if (!r.ok) { stats.malformed++; return; }
+  const txid = r.u32(); const has = <i32>r.u8();
+  if (!r.ok || has > FOUND_RECORDS_MAX) { stats.malformed++; return; }
   if (!dht.rpcs.has(txid)) { stats.unexpected++; return; }
   const lid = dht.rpcs.get(txid);
   dht.rpcs.delete(txid);
@@ -322,10 +411,14 @@ export function dhtOnFound(srcIp: u32, srcPort: i32, r: ByteReader, len: i32, no
   const l = dht.lookups.get(lid);
   let rec: PresenceRecord | null = null;
   let ageS: u32 = 0;
-  if (has != 0) {
-    rec = new PresenceRecord();
-    if (!rec.read(r)) { stats.malformed++; return; }
-    ageS = r.u32();
+  const recs = new Array<PresenceRecord>();
+  for (let i = 0; i < has; i++) {
+    const one = new PresenceRecord();
+    if (!one.read(r)) { stats.malformed++; return; }
+    const a = r.u32();
+    if (!presenceRecordOk(one.user, one.certPtr(), one.certLen, now)) continue; // issue #7: uncertified → ignored
+    recs.push(one);
+    if (rec === null) { rec = one; ageS = a; }
   }
   const n = <i32>r.u8();
   if (!r.ok || n > 32) { stats.malformed++; return; }
@@ -340,8 +433,10 @@ export function dhtOnFound(srcIp: u32, srcPort: i32, r: ByteReader, len: i32, no
     shortlistAdd(l, idOfEndpoint(ip, port), ip, port, ST_NEW);
   }
   if (rec !== null && l.wantValue && rec.user == l.name) {
+    l.foundIp = srcIp; l.foundPort = srcPort;
     const refreshed = now - <i64>ageS * 1_000_000;
     if (l.found === null || refreshed > l.foundRefreshedUs) { l.found = rec; l.foundRefreshedUs = refreshed; }
+    for (let i = 0; i < recs.length; i++) if (recs[i].user == l.name) l.foundAll.push(recs[i]);
     finish(l);
     return;
   }
@@ -354,7 +449,38 @@ export function dhtOnStore(srcIp: u32, srcPort: i32, r: ByteReader, now: i64): v
   const rec = new PresenceRecord();
   if (!rec.read(r)) { stats.malformed++; return; }
   dhtSeen(srcIp, srcPort, now);
+  if (!presenceRecordOk(rec.user, rec.certPtr(), rec.certLen, now)) return; // issue #7: certified records only
+  if (!dhtRoomFor(rec, now)) {
+    // Load shedding (issue #5): refuse rather than grow past the limit; the publisher is told.
+    dht.refused++;
+    txBegin(MSG_DHT_BUSY).str8(rec.user);
+    txSendUdp(node.udpSock, srcIp, srcPort);
+    return;
+  }
   dhtPut(rec, now - <i64>ageS * 1_000_000);
+}
+
+const FULL_PURGE_US: i64 = 10_000_000;
+
+/** Whether a record for rec's device may be stored: an update always, a new one while under `snMaxRecords`. */
+export function dhtRoomFor(rec: PresenceRecord, now: i64): bool {
+  if (dht.records.has(rec.addr())) return true;
+  const max = node.cfg.snMaxRecords;
+  if (dht.records.size < max) return true;
+  if (now - dht.fullPurgeUs >= FULL_PURGE_US) {
+    dht.fullPurgeUs = now;
+    const names = dht.records.keys();
+    for (let i = 0; i < names.length; i++) dhtGetAddr(names[i], now);
+  }
+  return dht.records.size < max;
+}
+
+/** DHT_BUSY [name str8]: a supernode refused to store our record (it is at its limit). Counted; the record lives at the other k − 1. */
+export function dhtOnBusy(srcIp: u32, srcPort: i32, r: ByteReader): bool {
+  const name = r.str8(USER_MAX);
+  if (!r.ok) { stats.malformed++; return false; }
+  dht.busyGot++;
+  return true;
 }
 
 export function dhtDeadline(): i64 {
@@ -385,6 +511,6 @@ export function dhtTick(now: i64): void {
   if (now >= dht.purgeUs) {
     dht.purgeUs = now + PURGE_US;
     const names = dht.records.keys();
-    for (let i = 0; i < names.length; i++) dhtGet(names[i], now);
+    for (let i = 0; i < names.length; i++) dhtGetAddr(names[i], now);
   }
 }

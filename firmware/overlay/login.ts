@@ -1,19 +1,32 @@
-import { cryptoAeadOpen, cryptoAeadSeal, cryptoHmacSha256, cryptoX25519, cryptoX25519Public } from "../../hal/crypto";
 import { ByteWriter } from "../lib/bytes";
 import { Prng } from "../lib/prng";
+import { nowUs } from "../lib/clock";
+import { event } from "../lib/log";
+import { HandshakeState, PATTERN_IK } from "../sec/noise";
+import { identity, identityBindSig, identityInit } from "../sec/identity";
+import { Certificate, CERT_MAX, CERT_OK, certErrorText, certSetClockOffset, certTrustCount, certVerifyParsed, myCert } from "../sec/cert";
 
 /**
- * Sealed requests to the login server (docs/protocol.md §Login service), so that the user name and
- * password cross supernodes and links encrypted:
- *   sealed request  = [0x01][ephPub 32][ChaCha20-Poly1305(key, nonce 0…0, plaintext) ‖ tag 16]
- *   key             = HKDF-SHA256(ikm = X25519(eph, serverPub), salt = "p2pphone-login-v0",
- *                                 info = ephPub ‖ serverPub, L = 32)          (RFC 5869, RFC 7748, RFC 8439)
- *   sealed response = [0x02][ChaCha20-Poly1305(key, nonce 0…01, [status][...]) ‖ tag]   or [0x03][errcode]
- * A fresh ephemeral key per request; the key is kept only until its response is opened.
+ * Requests to the login server (docs/security.md §Login; docs/protocol.md §Login service) over
+ * Noise_IK_25519_ChaChaPoly_SHA256 (firmware/sec/noise.ts), prologue "p2pphone-login-v1":
+ *   request  = Noise_IK message 1 (e ‖ enc(s) ‖ enc(payload))   → the server learns our static key s (the
+ *              phone's identity Noise key, firmware/sec/identity.ts) and we know only it can read the payload
+ *   response = Noise_IK message 2 (e ‖ enc(payload)), or one plain byte (error code) when the server could not
+ *              open the request
+ *   payload  = [len u16][plaintext][zero padding to a multiple of 64 bytes]
+ *   plaintext: REGISTER [1][user str8][password str8]; LOGIN [2][user str8][password str8][idPub 32][bindSig 64];
+ *              LOOKUP [3][user str8]; answer [status u8][...]; LOGIN OK: [0][userId u32][ulen u8][name]
+ *              [serverTimeS u32][certLen u16][certificate] (firmware/sec/cert.ts).
+ * Nothing on the wire is a fixed plaintext byte: message 1 starts with a fresh ephemeral key. A fresh handshake
+ * (fresh ephemeral) per request; every secret is wiped after the response (or on timeout).
+ * A LOGIN OK's certificate is verified (provisioned server keys, our name, our two keys) and kept in `myCert`;
+ * the server's clock offset is learned from it.
  */
 export const OP_REGISTER: u8 = 1;
 export const OP_LOGIN: u8 = 2;
 export const OP_LOOKUP: u8 = 3;
+/** Directory prefix search (issue #5, overlay/prefix.ts): [4][prefix str8][limit u8] → [status][more u8][n u8][name str8 × n]. */
+export const OP_PREFIX: u8 = 4;
 
 export const ST_OK: u8 = 0;
 export const ST_EXISTS: u8 = 1;
@@ -25,79 +38,111 @@ export const ST_SERVER_ERROR: u8 = 6;
 /** Local: the response could not be opened or parsed. */
 export const ST_BAD_RESPONSE: u8 = 255;
 
-const SALT = "p2pphone-login-v0";
+const PROLOGUE = "p2pphone-login-v1";
+const PAD_BLOCK: i32 = 64;
+/** Largest padded payload we send or accept. */
+const PAYLOAD_MAX: i32 = 1024;
 
 export class SealedExchange {
-  private ephPriv: StaticArray<u8> = new StaticArray<u8>(32);
-  private ephPub: StaticArray<u8> = new StaticArray<u8>(32);
-  private key: StaticArray<u8> = new StaticArray<u8>(32);
-  private pt: StaticArray<u8> = new StaticArray<u8>(512);
-  private nonce: StaticArray<u8> = new StaticArray<u8>(12);
-  private scratch: StaticArray<u8> = new StaticArray<u8>(128);
-  /** Plaintext of the last opened response (status first). */
-  resp: StaticArray<u8> = new StaticArray<u8>(512);
+  private hs: HandshakeState = new HandshakeState();
+  private pt: StaticArray<u8> = new StaticArray<u8>(PAYLOAD_MAX);
+  private op: u8 = 0;
+  private user: string = "";
+  /** Plaintext of the last opened response (status first, padding removed). */
+  resp: StaticArray<u8> = new StaticArray<u8>(PAYLOAD_MAX);
   respLen: i32 = 0;
+  /** LOGIN OK only: the certificate check result (CERT_OK, a CERT_E* code, or 1 when none was sent). */
+  certResult: i32 = 1;
 
   /**
-   * Appends a sealed request for `op` to w. `password` is ignored for OP_LOOKUP.
-   * Returns false when the crypto engine fails (then nothing usable was written).
+   * Appends Noise_IK message 1 carrying `op` for `user` to w (`password` is ignored for OP_LOOKUP; a LOGIN
+   * also carries our identity key and binding signature). Returns false when there is no identity, the payload
+   * does not fit, or the crypto engine fails (then nothing usable was written).
    */
-  seal(w: ByteWriter, prng: Prng, serverPub: StaticArray<u8>, op: u8, user: string, password: string): bool {
-    for (let i = 0; i < 32; i++) this.ephPriv[i] = <u8>prng.next();
-    const ephPriv = changetype<usize>(this.ephPriv), ephPub = changetype<usize>(this.ephPub);
-    if (cryptoX25519Public(ephPriv, ephPub) < 0) return false;
-    // shared secret goes to scratch[0..32)
-    const sc = changetype<usize>(this.scratch);
-    if (cryptoX25519(ephPriv, changetype<usize>(serverPub), sc) < 0) return false;
-    this.deriveKey(sc, serverPub);
-    memory.fill(sc, 0, 32);
-    memory.fill(ephPriv, 0, 32);
-
-    const pw = new ByteWriter().reset(changetype<usize>(this.pt), this.pt.length);
+  seal(w: ByteWriter, prng: Prng, serverPub: StaticArray<u8>, op: u8, user: string, password: string, limit: i32 = 0): bool {
+    if (!identity.ready && !identityInit()) return false;
+    this.op = op; this.user = user; this.certResult = 1;
+    const pw = new ByteWriter().reset(changetype<usize>(this.pt) + 2, this.pt.length - 2);
     pw.u8(op).str8(user);
-    if (op != OP_LOOKUP) pw.str8(password);
-    if (!pw.ok) return false;
+    if (op == OP_PREFIX) pw.u8(<u32>limit); // OP_PREFIX: `user` is the prefix (issue #5)
+    else if (op != OP_LOOKUP) pw.str8(password);
+    if (op == OP_LOGIN) {
+      pw.bytes(changetype<usize>(identity.idPub), 32);
+      const sig = pw.reserve(64);
+      if (sig == 0 || !identityBindSig(user, sig)) { this.wipePt(); return false; }
+    }
+    if (!pw.ok) { this.wipePt(); return false; }
+    const len = pw.pos;
+    this.pt[0] = <u8>(len >> 8); this.pt[1] = <u8>len;
+    const padded = min(PAYLOAD_MAX, ((len + 2 + PAD_BLOCK - 1) / PAD_BLOCK) * PAD_BLOCK);
+    memory.fill(changetype<usize>(this.pt) + <usize>(len + 2), 0, <usize>(padded - len - 2));
 
-    memory.fill(changetype<usize>(this.nonce), 0, 12);
-    w.u8(0x01).bytes(ephPub, 32);
-    const out = w.reserve(pw.pos + 16);
-    if (out == 0) return false;
-    const n = cryptoAeadSeal(changetype<usize>(this.key), changetype<usize>(this.nonce), 0, 0, changetype<usize>(this.pt), pw.pos, out);
-    memory.fill(changetype<usize>(this.pt), 0, <usize>pw.pos);
-    return n == pw.pos + 16;
+    const pro = String.UTF8.encode(PROLOGUE);
+    let ok = this.hs.initialize(PATTERN_IK, true, changetype<usize>(pro), pro.byteLength, identity.noisePriv, serverPub) &&
+      this.hs.ephemeralFromPrng(prng);
+    if (ok) {
+      const cap = 32 + 48 + padded + 16;
+      const out = w.reserve(cap);
+      ok = out != 0 && this.hs.writeMessage(changetype<usize>(this.pt), padded, out, cap) == cap;
+    }
+    this.wipePt();
+    if (!ok) this.hs.wipe();
+    return ok;
   }
 
-  /** Opens a sealed response [kind][...] of `len` bytes at p; returns its status (ST_*), plaintext in resp. */
+  /** Opens the response (len bytes at p); returns its status (ST_*), plaintext in resp. */
   open(p: usize, len: i32): u8 {
     this.respLen = 0;
     if (len < 1) return ST_BAD_RESPONSE;
-    const kind = load<u8>(p);
-    if (kind == 0x03) return ST_SERVER_ERROR;
-    if (kind != 0x02 || len < 1 + 16 + 1 || len - 17 > this.resp.length) return ST_BAD_RESPONSE;
-    memory.fill(changetype<usize>(this.nonce), 0, 12);
-    this.nonce[11] = 1;
-    const n = cryptoAeadOpen(changetype<usize>(this.key), changetype<usize>(this.nonce), 0, 0, p + 1, len - 1, changetype<usize>(this.resp));
-    if (n < 1) return ST_BAD_RESPONSE;
-    this.respLen = n;
-    return this.resp[0];
+    if (len == 1) { this.hs.wipe(); return ST_SERVER_ERROR; } // the server could not open our request
+    const n = this.hs.readMessage(p, len, changetype<usize>(this.pt), this.pt.length);
+    this.hs.wipe();
+    if (n < 3) { this.wipePt(); return ST_BAD_RESPONSE; }
+    const plen = (<i32>this.pt[0] << 8) | <i32>this.pt[1];
+    if (plen < 1 || plen + 2 > n) { this.wipePt(); return ST_BAD_RESPONSE; }
+    memory.copy(changetype<usize>(this.resp), changetype<usize>(this.pt) + 2, <usize>plen);
+    this.wipePt();
+    this.respLen = plen;
+    const st = this.resp[0];
+    if (st == ST_OK && this.op == OP_LOGIN) this.takeCert();
+    return st;
   }
 
-  /** Forgets the session key (after the response, or on timeout). */
-  wipe(): void { memory.fill(changetype<usize>(this.key), 0, 32); }
-
-  /** HKDF-SHA256 extract + one expand block (L = 32), RFC 5869 §2. */
-  private deriveKey(ikm: usize, serverPub: StaticArray<u8>): void {
-    const salt = String.UTF8.encode(SALT);
-    const prk = changetype<usize>(this.scratch) + 32;
-    cryptoHmacSha256(changetype<usize>(salt), salt.byteLength, ikm, 32, prk);
-    const info = changetype<usize>(this.scratch) + 64; // ephPub ‖ serverPub ‖ 0x01
-    memory.copy(info, changetype<usize>(this.ephPub), 32);
-    memory.copy(info + 32, changetype<usize>(serverPub), 32);
-    // 65 bytes would overflow scratch (128 - 64 = 64); use pt as the info buffer instead.
-    const inf = changetype<usize>(this.pt);
-    memory.copy(inf, info, 64);
-    store<u8>(inf + 64, 1);
-    cryptoHmacSha256(prk, 32, inf, 65, changetype<usize>(this.key));
-    memory.fill(prk, 0, 32);
+  /** LOGIN OK: [0][userId u32][ulen][name][serverTimeS u32][certLen u16][cert] → myCert, clock offset. */
+  private takeCert(): void {
+    const b = changetype<usize>(this.resp);
+    if (this.respLen < 6) return;
+    const end = 6 + <i32>load<u8>(b + 5);
+    if (this.respLen < end + 6) { this.certResult = 1; return; }
+    const serverS = (<u32>load<u8>(b + end) << 24) | (<u32>load<u8>(b + end + 1) << 16) | (<u32>load<u8>(b + end + 2) << 8) | <u32>load<u8>(b + end + 3);
+    const clen = (<i32>load<u8>(b + end + 4) << 8) | <i32>load<u8>(b + end + 5);
+    if (clen > CERT_MAX || end + 6 + clen != this.respLen) { this.certResult = -1; return; }
+    const cp = b + <usize>(end + 6);
+    const now = nowUs;
+    // The server authenticated itself (IK); its clock is the certificates' clock.
+    certSetClockOffset(<i64>serverS - now / 1_000_000);
+    // Without provisioned certificate keys (certKeys=) nobody here can verify it: keep none rather than present
+    // one that peers would refuse.
+    if (certTrustCount() == 0) { this.certResult = -3; event("cert.unverifiable", "reason=no-cert-keys"); return; }
+    const c = new Certificate();
+    let r = certVerifyParsed(c, cp, clen, "", now);
+    if (r == CERT_OK && (!same(c.idPub, identity.idPub) || !same(c.noisePub, identity.noisePub))) r = -4;
+    this.certResult = r;
+    if (r == CERT_OK) {
+      myCert.set(cp, clen, c.notAfterS, now);
+      event("cert.ok", "user=" + c.user + " keyId=" + c.keyId.toString() + " validS=" + (<i64>c.notAfterS - <i64>serverS).toString());
+    } else event("cert.bad", "reason=" + certErrorText(r));
   }
+
+  /** Forgets the handshake state and any plaintext (after the response, or on timeout). */
+  wipe(): void { this.hs.wipe(); this.wipePt(); }
+
+  private wipePt(): void { memory.fill(changetype<usize>(this.pt), 0, <usize>this.pt.length); }
+}
+
+function same(a: StaticArray<u8>, b: StaticArray<u8>): bool {
+  if (a.length != b.length) return false;
+  let d: u8 = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+  return d == 0;
 }

@@ -8,6 +8,8 @@ export class NodeState {
   prngOverlay: Prng = new Prng(0, 1);
   prngCall: Prng = new Prng(0, 2);
   prngMedia: Prng = new Prng(0, 3);
+  /** Buddy list and presence (firmware/buddy/): its own stream, so the other subsystems' draws are unchanged. */
+  prngBuddy: Prng = new Prng(0, 8);
   /** The one UDP socket (signaling, probes, punching and media share it). */
   udpSock: i32 = -1;
   /** Supernode only: second UDP socket on port + 1, the "alternate port" of NAT discovery (RFC 5780 §4). */
@@ -27,6 +29,7 @@ export class NodeState {
     this.prngOverlay.seed(seed, 1);
     this.prngCall.seed(seed, 2);
     this.prngMedia.seed(seed, 3);
+    this.prngBuddy.seed(seed, 8);
   }
 }
 

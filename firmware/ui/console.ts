@@ -1,7 +1,9 @@
 import { node } from "../overlay/node";
 import { natTypeText, disco } from "../nat/discovery";
-import { client, clientNetText } from "../overlay/client";
+import { client, clientNetText, clientPrefix } from "../overlay/client";
+import { prefixResultText, PREFIX_LIMIT_MAX } from "../overlay/prefix";
 import { sn } from "../overlay/supernode";
+import { buddiesCommand } from "../buddy/command";
 import { call, callDial, callDurationS, callHangup, CALL_IDLE } from "../call/call";
 import { media, mediaStatsText, mediaPath } from "../media/session";
 import { stats } from "../lib/stats";
@@ -17,6 +19,7 @@ import { updateCheckNow, updateStatusText } from "../device/update";
 import { history, DIR_IN, DIR_MISSED } from "./history";
 import { ui, uiOnKey } from "./phone-ui";
 import * as K from "./keys";
+import { imCommand } from "../im/console-im";
 
 /**
  * Serial debug console on the UART: one command per line (CR or LF), a prompt, echo and line editing —
@@ -27,7 +30,7 @@ import * as K from "./keys";
  */
 const LINE_MAX: i32 = 4096;
 const HISTORY_LINES: i32 = 8;
-const COMMANDS: StaticArray<string> = ["help", "status", "hc", "nat", "calls", "jb", "stats", "log", "dial", "hangup", "lcd", "key", "reboot", "config", "update"];
+const COMMANDS: StaticArray<string> = ["help", "status", "hc", "nat", "calls", "jb", "stats", "log", "dial", "hangup", "lcd", "key", "reboot", "config", "update", "find", "buddies", "im", "imx"];
 const HELP: StaticArray<string> = [
   "help                 this list",
   "status               account, login, network, firmware",
@@ -39,6 +42,10 @@ const HELP: StaticArray<string> = [
   "log level [0..4]     show or set the log level",
   "dial NAME            call NAME",
   "hangup               end the call",
+  "find PREFIX*         directory search for names starting with PREFIX (max 10); 'find' shows the result",
+  "buddies [VERB NAME]  buddy list and presence; add|accept|decline|remove|block|unblock NAME; away on|off",
+  "im [NAME TEXT]       send an instant message to NAME; 'im' lists the inbox and IM counters",
+  "imx NAME HEX         send the UTF-8 bytes HEX as an instant message (any unicode)",
   "lcd                  dump the display",
   "key KEY              press a key: 0-9 * # ok send clear up down left right",
   "                     soft1..soft4 offhook onhook speaker hold conf volup voldown, or a code",
@@ -206,6 +213,16 @@ function run(l: string, now: i64): void {
     if (!noArgs(cmd, arg)) return;
     if (call.state == CALL_IDLE) { out("error: no call"); return; }
     callHangup(now); out("ok");
+  } else if (cmd == "find") {
+    if (arg.length == 0) { out(prefixResultText.length > 0 ? prefixResultText : "no search yet"); return; }
+    if (!arg.endsWith("*") || arg.indexOf(" ") >= 0) { out("error: usage: find PREFIX* (e.g. find sal*)"); return; }
+    out(clientPrefix(arg.substring(0, arg.length - 1), PREFIX_LIMIT_MAX) ? "ok: searching (type find for the result)" : "error: not online or bad prefix");
+  } else if (cmd == "buddies") {
+    const lines = buddiesCommand(arg, now);
+    for (let i = 0; i < lines.length; i++) out(lines[i]);
+  } else if (cmd == "im" || cmd == "imx") {
+    const lines = imCommand(cmd, arg, now);
+    for (let i = 0; i < lines.length; i++) out(lines[i]);
   } else if (cmd == "key") keyCmd(arg, now);
   else if (cmd == "reboot") {
     if (!noArgs(cmd, arg)) return;

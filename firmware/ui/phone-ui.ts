@@ -13,6 +13,11 @@ import { DIR_IN, DIR_MISSED, DIR_OUT, history, historyAdd, historyLoad, historyM
 import { settings, settingsApplyHandset, settingsLoad, settingsSave, volumeText, VOLUME_MAX } from "./settings";
 import { ringerUpdate } from "./ringer";
 import { render } from "./screens";
+import { imSend } from "../im/im";
+import { holdSet } from "../call/hold";
+import { callTransfer } from "../call/transfer";
+import { confActive, confAdd, confLeave } from "../call/conference";
+import { buddy, buddyOp, buddyOrdered, buddySetAway, BK_BLOCKED, BK_BUDDY, BK_RECEIVED, OP_ACCEPT, OP_BLOCK, OP_DECLINE, OP_UNBLOCK } from "../buddy/buddies";
 import {
   KEY_CLEAR, KEY_CONFERENCE, KEY_DOWN, KEY_HOLD, KEY_LEFT, KEY_OFF_HOOK, KEY_OK, KEY_ON_HOOK, KEY_RIGHT, KEY_SEND,
   KEY_SOFT1, KEY_SOFT2, KEY_SOFT3, KEY_SOFT4, KEY_SPEAKER, KEY_UP, KEY_VOLUME_DOWN, KEY_VOLUME_UP,
@@ -24,7 +29,7 @@ import {
  * call is in progress; the others are reached from the idle screen's soft keys:
  *   idle ─digits→ dial (multi-tap, search-as-you-type) ─send/off-hook→ calling → ringback → in call
  *   idle ─Buddy→ buddies   ─Hist→ history   ─IM→ messages → compose   ─Menu→ settings → network | account | firmware
- *   in call ─Hold→ hold   ─Conf→ conference   (placeholders until issue #8 provides hold and conferencing)
+ *   in call ─Hold→ hold (Resume) ─Conf→ conference: type a name, Add (conference) or Xfer (blind transfer)
  * Off-hook answers a ringing call, on-hook hangs up; the speaker key answers or continues hands-free.
  */
 export const S_IDLE: i32 = 0;
@@ -118,6 +123,8 @@ function go(screen: i32): void {
 export function dialSuggestions(): Array<string> {
   const typed = ui.entry.full();
   const names = historyNames();
+  // Buddies first (buddy/buddies.ts), then the other names from the call history.
+  for (let i = buddy.entries.length - 1; i >= 0; i--) if (buddy.entries[i].kind == BK_BUDDY && !names.includes(buddy.entries[i].name)) names.unshift(buddy.entries[i].name);
   const out = new Array<string>();
   for (let i = 0; i < names.length && out.length < 6; i++) if (typed.length > 0 && names[i].startsWith(typed) && names[i] != typed) out.push(names[i]);
   return out;
@@ -159,6 +166,7 @@ function onHook(now: i64): void {
   const st = call.state;
   if (st == CALL_INCOMING) return; // the handset was down already: keep ringing
   if (st != CALL_IDLE) { if (!ui.handsFree) callHangup(now); return; }
+  if (confActive()) { confLeave(now); return; } // conference legs without a call of our own (issue #8)
   if (ui.screen == S_DIAL && !ui.handsFree) { ui.entry.clear(); go(S_IDLE); }
 }
 
@@ -201,7 +209,7 @@ function incomingKey(code: i32, now: i64): void {
 function callKey(code: i32, now: i64): void {
   if (code == KEY_SOFT4 || code == KEY_CLEAR) { callHangup(now); return; }
   if (call.state != CALL_ACTIVE) return;
-  if (code == KEY_SOFT1 || code == KEY_HOLD) go(S_HOLD);
+  if (code == KEY_SOFT1 || code == KEY_HOLD) { if (holdSet(true, now)) go(S_HOLD); }
   else if (code == KEY_SOFT2 || code == KEY_CONFERENCE) { ui.entry.clear(); go(S_CONFERENCE); }
   else if (code == KEY_SOFT3) ui.handsFree = !ui.handsFree;
 }
@@ -219,7 +227,8 @@ function screenKey(code: i32, now: i64): void {
     else if (code == KEY_SOFT4 || code == KEY_OK) go(S_MENU);
     else if (code == KEY_CONFERENCE) { ui.entry.clear(); go(S_CONFERENCE); }
   } else if (s == S_DIAL) dialKey(code, now);
-  else if (s == S_BUDDIES || s == S_HISTORY) listKey(code, now);
+  else if (s == S_BUDDIES) buddiesKey(code, now);
+  else if (s == S_HISTORY) listKey(code, now);
   else if (s == S_IM) {
     if (code == KEY_SOFT1 || code == KEY_OK) { ui.imTo = ""; ui.entry.clear(); ui.text.clear(); ui.editField = 2; go(S_IM_COMPOSE); }
     else if (code == KEY_SOFT4 || code == KEY_CLEAR) go(S_IDLE);
@@ -231,11 +240,20 @@ function screenKey(code: i32, now: i64): void {
     else if (code == KEY_SOFT4 || code == KEY_CLEAR || code == KEY_OK) go(S_MENU);
   } else if (s == S_ACCOUNT) accountKey(code);
   else if (s == S_EDIT) editKey(code, now);
-  else if (s == S_HOLD) { if (code == KEY_SOFT4 || code == KEY_CLEAR || code == KEY_OK || code == KEY_HOLD) go(S_IDLE); }
+  else if (s == S_HOLD) {
+    if (code == KEY_SOFT1 || code == KEY_OK || code == KEY_HOLD) { holdSet(false, now); go(S_IDLE); }
+    else if (code == KEY_SOFT4 || code == KEY_CLEAR) go(S_IDLE);
+  }
   else if (s == S_CONFERENCE) {
     if (isDigit(code)) ui.entry.digit(code - 48, now);
     else if (code == KEY_RIGHT) ui.entry.commit();
-    else if (code == KEY_SOFT1 || code == KEY_SEND || code == KEY_OK) uiMessage("Conference: not available yet");
+    else if (code == KEY_SOFT1 || code == KEY_SEND || code == KEY_OK || code == KEY_SOFT2) {
+      ui.entry.commit();
+      const name = ui.entry.text;
+      const ok = code == KEY_SOFT2 ? callTransfer(name, now) : confAdd(name, now);
+      uiMessage((ok ? (code == KEY_SOFT2 ? "Transferred to " : "Adding ") : "Cannot reach ") + name);
+      if (ok) { ui.entry.clear(); go(S_IDLE); }
+    }
     else if (code == KEY_SOFT4 || code == KEY_CLEAR) { if (code == KEY_CLEAR && ui.entry.full().length > 0) ui.entry.backspace(); else { ui.entry.clear(); go(S_IDLE); } }
   }
 }
@@ -252,8 +270,27 @@ function dialKey(code: i32, now: i64): void {
   else if (code == KEY_SOFT4) { ui.entry.clear(); go(S_IDLE); }
 }
 
+/** Buddy list screen: Call/IM a buddy, Accept/Deny (decline)/Block a request, Unblock, Away/Here (buddy/buddies.ts). */
+function buddiesKey(code: i32, now: i64): void {
+  const list = buddyOrdered();
+  const e = ui.sel < list.length ? list[ui.sel] : null;
+  if (code == KEY_DOWN) { if (ui.sel + 1 < list.length) ui.sel++; }
+  else if (code == KEY_UP) { if (ui.sel > 0) ui.sel--; }
+  else if (code == KEY_SOFT4 || code == KEY_CLEAR) go(S_IDLE);
+  else if (e !== null && e.kind == BK_RECEIVED) {
+    if (code == KEY_SOFT1 || code == KEY_OK) buddyOp(OP_ACCEPT, e.name, now);
+    else if (code == KEY_SOFT2) buddyOp(OP_DECLINE, e.name, now);
+    else if (code == KEY_SOFT3) buddyOp(OP_BLOCK, e.name, now);
+  } else if (e !== null && e.kind == BK_BLOCKED) {
+    if (code == KEY_SOFT1 || code == KEY_OK) buddyOp(OP_UNBLOCK, e.name, now);
+  } else if (code == KEY_SOFT3) buddySetAway(!buddy.manualAway, now);
+  else if (e !== null && e.kind == BK_BUDDY) {
+    if (code == KEY_SOFT1 || code == KEY_SEND || code == KEY_OK) { ui.entry.set(e.name); dial(now); }
+    else if (code == KEY_SOFT2) { ui.imTo = e.name; ui.text.clear(); ui.editField = 3; go(S_IM_COMPOSE); }
+  }
+}
+
 function listNames(): Array<string> {
-  if (ui.screen == S_BUDDIES) return historyNames();
   const out = new Array<string>();
   for (let i = 0; i < history.length; i++) out.push(history[i].peer);
   return out;
@@ -264,7 +301,6 @@ function listKey(code: i32, now: i64): void {
   if (code == KEY_DOWN) { if (ui.sel + 1 < names.length) ui.sel++; }
   else if (code == KEY_UP) { if (ui.sel > 0) ui.sel--; }
   else if ((code == KEY_SOFT1 || code == KEY_SEND || code == KEY_OK) && ui.sel < names.length) { ui.entry.set(names[ui.sel]); dial(now); }
-  else if (code == KEY_SOFT2 && ui.screen == S_BUDDIES && ui.sel < names.length) { ui.imTo = names[ui.sel]; ui.text.clear(); ui.editField = 3; go(S_IM_COMPOSE); }
   else if (code == KEY_SOFT4 || code == KEY_CLEAR) go(S_IDLE);
 }
 
@@ -277,7 +313,12 @@ function composeKey(code: i32, now: i64): void {
   else if (code == KEY_OK || code == KEY_SOFT1 || code == KEY_SEND) {
     m.commit();
     if (ui.editField == 2) { if (ui.entry.text.length > 0) { ui.imTo = ui.entry.text; ui.editField = 3; } }
-    else uiMessage("IM: not available yet");
+    else {
+      // Issue #8: send (firmware/im/im.ts); the receipt shows in the event log and `im` on the console.
+      const id = imSend(ui.imTo, ui.text.full(), now);
+      uiMessage(id > 0 ? "IM sent to " + ui.imTo : id == -1 ? "IM: not online" : id == -2 ? "IM: empty or too long" : "IM: bad name");
+      if (id > 0) { ui.text.clear(); go(S_IM); }
+    }
   } else if (code == KEY_SOFT4) go(S_IM);
 }
 
@@ -386,7 +427,7 @@ function callChanged(now: i64): void {
   ui.dirty = true;
   if (st == CALL_IDLE) {
     const r = call.lastResult;
-    const dir = call.isCaller ? DIR_OUT : prev == CALL_INCOMING && r != "declined" ? DIR_MISSED : DIR_IN;
+    const dir = call.isCaller ? DIR_OUT : prev == CALL_INCOMING && r != "declined" && r != "answered-elsewhere" ? DIR_MISSED : DIR_IN; // issue #8: taken on another device of ours: not missed
     if (dir == DIR_MISSED) historyMarkMissed();
     historyAdd(dir, call.peerUser, call.lastDurationS, r);
     ui.handsFree = false;

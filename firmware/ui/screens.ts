@@ -8,9 +8,14 @@ import { NEVER } from "../lib/clock";
 import { displayWrite } from "../../hal/display";
 import { bootText } from "../device/boot";
 import { updateStatusText, updateReadyVersion } from "../device/update";
-import { emodelBars, emodelR, barsText } from "./emodel";
-import { DIR_IN, DIR_MISSED, history, historyNames, historyUnseenMissed } from "./history";
+import { emodelBars, emodelR, barsText, codecIe, codecBpl } from "./emodel";
+import { DIR_IN, DIR_MISSED, history, historyUnseenMissed } from "./history";
 import { settings, volumeText } from "./settings";
+import { hold } from "../call/hold";
+import { confActive, confParties } from "../call/conference";
+import { buddy, buddyLines, buddyOrdered, buddyStatusText, BK_BLOCKED, BK_BUDDY, BK_RECEIVED, BK_SENT } from "../buddy/buddies";
+import { PRESENCE_AWAY } from "../wire/types";
+import { imInboxText } from "../im/im";
 import {
   ui, dialSuggestions, MENU_ITEMS, M_ACCOUNT, M_FIRMWARE, M_HANDSET_VOLUME, M_NETWORK, M_RING_VOLUME, M_SUPERNODE,
   S_ACCOUNT, S_BUDDIES, S_CONFERENCE, S_DIAL, S_EDIT, S_FIRMWARE, S_HISTORY, S_HOLD, S_IDLE, S_IM, S_IM_COMPOSE, S_MENU, S_NETWORK,
@@ -47,7 +52,7 @@ function qualityText(): string {
   const expected = <i32>media.jb.received + <i32>media.jb.late + lost;
   if (expected < 50) return "Q[?]";
   // Mouth-to-ear lower bound: 20 ms packetization + 60 ms fixed jitter buffer (network delay not known yet).
-  const r = emodelR(80, 100.0 * <f64>(lost + <i32>media.jb.late) / <f64>expected, 0, 4.3);
+  const r = emodelR(80, 100.0 * <f64>(lost + <i32>media.jb.late) / <f64>expected, codecIe(<i32>media.pt), codecBpl(<i32>media.pt));
   return "Q" + barsText(emodelBars(r));
 }
 
@@ -75,7 +80,7 @@ export function render(now: i64): void {
     const s = callDurationS(now);
     title[0] = pad(call.peerUser, ui.cols - 6) + " " + two(s / 60) + ":" + two(s % 60);
     body.push(codecName(<i32>call.pt).toUpperCase() + " " + pathIcon() + " " + qualityText());
-    body.push(ui.handsFree ? "Speaker" : "");
+    body.push(hold.remote ? "On hold by " + call.peerUser : confActive() ? (confParties() + 1).toString() + " in conference" : ui.handsFree ? "Speaker" : "");
     softkeys("Hold", "Conf", ui.handsFree ? "Hset" : "Spkr", "End");
     ui.nextRedrawUs = now + 1_000_000;
   } else screen(now);
@@ -102,11 +107,16 @@ function screen(now: i64): void {
     if (sugg.length == 0) body.push(ui.entry.full().length == 0 ? "Type a name (multi-tap)" : "");
     softkeys("Dial", "Del", "", "Back");
   } else if (s == S_BUDDIES) {
-    const names = historyNames();
-    title[0] = "Buddies (" + names.length.toString() + ")";
-    list(names, "(presence: n/a)");
-    if (names.length == 0) body.push("No buddies yet");
-    softkeys("Call", "IM", "", "Back");
+    // Buddy list with presence (issue #8/#5, buddy/buddies.ts): *online -away  offline ?asks you ~asked xblocked
+    const lines = buddyLines();
+    const sel = ui.sel < lines.length ? buddyOrdered()[ui.sel] : null;
+    title[0] = pad("Buddies (" + lines.length.toString() + ")", ui.cols - 6) + (buddy.myStatus == PRESENCE_AWAY ? "  Away" : "");
+    list(lines, sel !== null && sel.kind == BK_BUDDY ? buddyStatusText(sel.status) : "");
+    if (lines.length == 0) body.push("No buddies yet");
+    if (sel !== null && sel.kind == BK_RECEIVED) softkeys("Accept", "Deny", "Block", "Back");
+    else if (sel !== null && sel.kind == BK_BLOCKED) softkeys("Unblock", "", "", "Back");
+    else if (sel !== null && sel.kind == BK_SENT) softkeys("", "", "", "Back");
+    else softkeys(sel !== null ? "Call" : "", sel !== null ? "IM" : "", buddy.manualAway ? "Here" : "Away", "Back");
   } else if (s == S_HISTORY) {
     title[0] = "History (" + history.length.toString() + ")";
     const lines = new Array<string>();
@@ -120,8 +130,10 @@ function screen(now: i64): void {
     softkeys("Call", "", "", "Back");
   } else if (s == S_IM) {
     title[0] = "Messages";
-    body.push("No messages");
-    body.push("(IM arrives with #8)");
+    // Issue #8: the newest messages first (firmware/im/im.ts inbox).
+    const inbox = imInboxText();
+    for (let i = inbox.length - 1; i >= 0 && inbox.length - i <= 3; i--) body.push(inbox[i]);
+    if (inbox.length == 0) body.push("No messages");
     softkeys("New", "", "", "Back");
   } else if (s == S_IM_COMPOSE) {
     if (ui.editField == 2) { title[0] = "IM to: " + ui.entry.full() + "_"; body.push("Name, then OK"); }
@@ -151,13 +163,13 @@ function screen(now: i64): void {
   } else if (s == S_CONFERENCE) {
     title[0] = "Conference";
     body.push("Add: " + ui.entry.full() + "_");
-    body.push("Not available yet");
-    softkeys("Add", "", "", "Back");
+    body.push(confActive() ? (confParties() + 1).toString() + " in conference" : "");
+    softkeys("Add", "Xfer", "", "Back");
   } else if (s == S_HOLD) {
     title[0] = "Hold";
     body.push(call.state == CALL_ACTIVE ? call.peerUser + " still connected" : "");
-    body.push("Not available yet");
-    softkeys("", "", "", "Back");
+    body.push(hold.remote ? "Held by " + call.peerUser : "On hold");
+    softkeys("Resume", "", "", "Back");
   } else if (s == S_FIRMWARE) {
     title[0] = "Firmware";
     body.push(bootText());

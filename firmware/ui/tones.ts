@@ -4,6 +4,7 @@
  *   ringback  440 + 480 Hz, 2 s on / 4 s off (the North American ringback of ITU-T E.180 Suppl. 2)
  *   dial      350 + 440 Hz continuous (precise dial tone)
  *   busy      480 + 620 Hz, 0.5 s on / 0.5 s off
+ *   hold      440 Hz, 0.3 s every 4 s (played to the held party, issue #8: call/hold.ts)
  * Oscillators are phase accumulators (u32, full turn = 2^32) into a 256-entry Q15 sine table: no per-sample
  * floating point, nothing allocated after the table.
  */
@@ -12,6 +13,7 @@ export const TONE_RING: i32 = 1;
 export const TONE_RINGBACK: i32 = 2;
 export const TONE_DIAL: i32 = 3;
 export const TONE_BUSY: i32 = 4;
+export const TONE_HOLD: i32 = 5;
 
 export const TONE_RATE_HZ: i32 = 8000;
 const TABLE_BITS: i32 = 8;
@@ -47,6 +49,7 @@ export class ToneGenerator {
     const t = this.tone;
     if (t == TONE_RING || t == TONE_RINGBACK) return pos % 48000 < 16000;
     if (t == TONE_BUSY) return pos % 8000 < 4000;
+    if (t == TONE_HOLD) return pos % 32000 < 2400;
     return t == TONE_DIAL;
   }
 
@@ -57,6 +60,7 @@ export class ToneGenerator {
     if (t == TONE_RINGBACK) { f1 = 440; f2 = 480; }
     else if (t == TONE_DIAL) { f1 = 350; f2 = 440; }
     else if (t == TONE_BUSY) { f1 = 480; f2 = 620; }
+    else if (t == TONE_HOLD) { f1 = 440; f2 = 0; }
     for (let i = 0; i < n; i++) {
       const pos = this.pos + <i64>i;
       let v: i32 = 0;

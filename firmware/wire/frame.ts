@@ -1,5 +1,10 @@
 import { FRAME_MAX } from "./types";
 
+/** A Noise channel (sec/channel.ts) frame is a FRAME_MAX message plus its 16-byte AEAD tag. */
+const FRAME_SEAL_TAG: i32 = 16;
+/** Largest frame length accepted on the wire (a sealed FRAME_MAX message). */
+export const FRAME_WIRE_MAX: i32 = FRAME_MAX + FRAME_SEAL_TAG;
+
 /**
  * Reassembles `[len u16][body]` frames from a TCP byte stream. Fixed capacity (2 + FRAME_MAX bytes of
  * backlog per frame plus one read chunk), no allocation after construction. A length above FRAME_MAX is
@@ -37,7 +42,7 @@ export class Deframer {
     if (avail < 2) return -1;
     const p = changetype<usize>(this.buf) + <usize>this.consumed;
     const n = (<i32>load<u8>(p) << 8) | <i32>load<u8>(p + 1);
-    if (n > FRAME_MAX) { this.broken = true; return -1; }
+    if (n > FRAME_WIRE_MAX) { this.broken = true; return -1; }
     if (avail < 2 + n) return -1;
     this.bodyAt = p + 2;
     this.consumed += 2 + n;

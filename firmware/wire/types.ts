@@ -19,6 +19,8 @@ export const MSG_NAT_TEST_ACK: u8 = 0x09;
 export const MSG_NAT_TEST_FWD: u8 = 0x0A;
 /** SN → SC answer to KEEPALIVE: the endpoint the SN sees (detects NAT rebinding / address change). */
 export const MSG_KEEPALIVE_ACK: u8 = 0x0B;
+/** Signaling (routed like PATH_DOWN): [callId u32][natInfo] — a port prediction that missed our INVITE/RINGING (nat/punch.ts). */
+export const MSG_NAT_INFO: u8 = 0x0C;
 // TCP: client ↔ supernode
 export const MSG_HELLO: u8 = 0x10;
 export const MSG_HELLO_ACK: u8 = 0x11;
@@ -45,6 +47,19 @@ export const MSG_BYE: u8 = 0x23;
 export const MSG_CALL_ATTACH: u8 = 0x24;
 /** "Your direct packets stopped reaching me": both sides fall back to the relay at once. */
 export const MSG_PATH_DOWN: u8 = 0x25;
+// Call features (issue #8: hold, transfer, conference; firmware/call/hold.ts, conference.ts), signaling
+/** [callId u32][on u8] — 1: I put you on hold (media stops, keep-alives every 3 s), 0: resume. */
+export const MSG_HOLD: u8 = 0x50;
+/** [callId u32][target str8] — blind transfer: call `target` yourself; I hang up. */
+export const MSG_TRANSFER: u8 = 0x51;
+/** [callId u32][confId u32][flags u8][cpuSparePct u8][uplinkKbps u16] — participant → host: hosting capability. */
+export const MSG_CONF_CAPS: u8 = 0x52;
+/** [callId u32][confId u32][n u8][(user str8, score u16) × n] — host → participants: members, host first. */
+export const MSG_CONF_ROSTER: u8 = 0x53;
+/** [callId u32][confId u32][newHost str8][n u8][user str8 × n] — host → participants: `newHost` invites `users`. */
+export const MSG_CONF_HANDOVER: u8 = 0x54;
+/** [callId u32][confId u32][user str8] — participant → host: please add `user` to the conference. */
+export const MSG_CONF_ADD: u8 = 0x55;
 // UDP: distributed user index among supernodes (issue #5; overlay/dht.ts)
 /** [txid u32][target u64][wantValue u8][name str8] */
 export const MSG_DHT_FIND: u8 = 0x30;
@@ -52,6 +67,53 @@ export const MSG_DHT_FIND: u8 = 0x30;
 export const MSG_DHT_FOUND: u8 = 0x31;
 /** [ageS u32][record] */
 export const MSG_DHT_STORE: u8 = 0x32;
+/** UDP SN → SN: [name str8] — DHT_STORE of `name`'s record refused, this SN holds `snMaxRecords` already (load shedding). */
+export const MSG_DHT_BUSY: u8 = 0x33;
+/** UDP SN → SN: [ttlS u16][n u8][record × n] — a search result to cache for ttlS seconds (the SN on the lookup path closest to the key). */
+export const MSG_DHT_CACHE: u8 = 0x34;
+/** TCP SC → SN: [txid u32][limit u8][prefix str8] — names starting with `prefix`, from the login server's directory. */
+export const MSG_PREFIX: u8 = 0x35;
+/** TCP SN → SC: [txid u32][status u8][more u8][n u8][name str8 × n] — status 0 ok; more 1: the limit cut the list. */
+export const MSG_PREFIX_RESP: u8 = 0x36;
+
+// Multiple logins and instant messages (issue #8; firmware/im/, docs/protocol.md §Multiple logins and IM)
+/** signaling: [callId u32] — the call was answered on another device of this user: stop ringing. */
+export const MSG_CALL_CANCEL: u8 = 0x60;
+/** IM fragment, phone → phone (direct UDP, or inside IM_SEND/IM_FWD through the supernodes). */
+export const MSG_IM: u8 = 0x61;
+/** IM delivery receipt, phone → phone: [to addr str8][from addr str8][seq u32]. */
+export const MSG_IM_ACK: u8 = 0x62;
+/** TCP SC → its SN: [toAddr str8][toSnIp u32][toSnPort u16][inner IM or IM_ACK]. */
+export const MSG_IM_SEND: u8 = 0x63;
+/** TCP SN → SN: [toAddr str8][inner]; SN → SC: the inner message alone as IM_FWD. */
+export const MSG_IM_FWD: u8 = 0x64;
+/** TCP SC → SN: [toUser str8][inner IM] — hold for an offline user at its index supernodes. */
+export const MSG_IM_HOLD: u8 = 0x65;
+/** TCP SC → SN: [user str8] — fetch the IMs held for me (after login). */
+export const MSG_IM_FETCH: u8 = 0x66;
+/** UDP SN → SN: [ageS u32][toUser str8][len u16][inner IM] — keep for up to 72 h. */
+export const MSG_DHT_IM_STORE: u8 = 0x67;
+/** UDP SN → SN: [txid u32][user str8] — send me what you hold for user. */
+export const MSG_DHT_IM_GET: u8 = 0x68;
+/** UDP SN → SN: [txid u32][len u16][inner IM] — one held IM (one datagram each). */
+export const MSG_DHT_IM_HELD: u8 = 0x69;
+/** Longest routing address `user/devid` (user ≤ 32, '/', 8 hex digits). */
+export const ADDR_MAX: i32 = 48;
+// Buddy list and presence (issue #8; firmware/buddy/buddies.ts, docs/protocol.md §Buddy list and presence)
+/** SC → SN: [sealed buddy request] — forwarded to the login server like LOGIN. */
+export const MSG_BUDDY_OP: u8 = 0x70;
+/** SN → SC: [sealed response] to MSG_BUDDY_OP. */
+export const MSG_BUDDY_RESP: u8 = 0x71;
+/** Inside ROUTE, phone → buddy (or SN → buddy for a client that left): [status u8] (PRESENCE_*). */
+export const MSG_BUDDY_PRESENCE: u8 = 0x72;
+/** Inside ROUTE, phone → phone: [what u8] (1 request, 2 accepted, 3 declined, 4 removed): re-sync with the server. */
+export const MSG_BUDDY_NOTIFY: u8 = 0x73;
+/** SC → SN: [n u8][name str8 × n] — buddies to tell (PRESENCE offline) when this client's connection ends. */
+export const MSG_BUDDY_WATCH: u8 = 0x74;
+
+// Issue #7, sessions and media (sec/relay-alias.ts); 0x48–0x4F reserved for it.
+/** TCP SC → its SN over the Noise channel: [alias str8][addr str8] — RELAY `to` alias for addr. */
+export const MSG_RELAY_ALIAS: u8 = 0x48;
 
 /** Largest TCP frame body accepted (bytes); a longer length field closes the connection. */
 export const FRAME_MAX: i32 = 4096;
@@ -70,6 +132,8 @@ export const PRESENCE_AWAY: u8 = 2;
 /** NAT_TEST flags (RFC 5780 §7.2 CHANGE-REQUEST, with "another supernode" standing in for the alternate IP). */
 export const NAT_TEST_CHANGE_PORT: u8 = 1;
 export const NAT_TEST_CHANGE_IP: u8 = 2;
+/** RFC 5780 §7.5 RESPONSE-PORT: [port u16] follows the flags; the answer goes to the sender's IP at that port. */
+export const NAT_TEST_RESPONSE_PORT: u8 = 4;
 
 /** BYE reasons. */
 export const BYE_NORMAL: u8 = 0;

@@ -66,7 +66,9 @@ test('index: each presence record is stored at the k supernodes closest to the u
       assert.ok(o.bytes < 1024, `${o.bytes} B on the client link`);
       c.close();
     }
-    // Placement: ask every supernode (DHT_FIND) whether it holds user0..3's record.
+    // Placement: ask every supernode (DHT_FIND) whether it holds user0..3's record — after the 30 s search
+    // cache (overlay/search-cache.ts) has let go of the copies the searches above left along their paths.
+    w.runUntil(() => false, w.sched.nowUs + 31_000_000);
     const probe = w.net.addHost('prober', '198.51.100.200', { link: w.accessLink });
     for (let u = 0; u < 4; u++) {
       const name = `user${u}`;
@@ -95,9 +97,9 @@ test('index: unknown names end with a definite answer from the directory; offlin
     assert.equal(runSearch(w, c, 'nosuchuser').result, 'unknown', 'not in the directory');
     assert.equal(runSearch(w, c, 'ghost').result, 'exists', 'registered, never online');
     assert.equal(runSearch(w, c, 'user0').result, 'online');
-    // user0 goes away: its supernode stores an offline record.
+    // user0 goes away: its supernode stores an offline record (seen here once the 30 s cached answer expires).
     w.node('p0').powerOff();
-    w.runUntil(() => false, w.sched.nowUs + 5_000_000);
+    w.runUntil(() => false, w.sched.nowUs + 31_000_000);
     const off = runSearch(w, c, 'user0');
     assert.equal(off.result, 'offline', 'offline but seen: found');
     c.close();

@@ -38,6 +38,7 @@ import {
   openResponse,
   seal,
   sealRequest,
+  sealRequestV0,
   x25519,
   x25519Public,
 } from '../../server/keys.ts';
@@ -160,7 +161,8 @@ describe('crypto primitives (published test vectors)', () => {
     const ephPriv = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
     const serverPub = x25519Public(serverPriv);
     assert.equal(toHex(serverPub), '07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c');
-    const { body, key } = sealRequest(serverPub, encodeLogin('alice', 'correct horse'), ephPriv, 0x01020304);
+    // v0 (deprecated, still accepted by the server for firmware/buddy/seal.ts): issue #7 moved LOGIN to Noise_IK.
+    const { body, key } = sealRequestV0(serverPub, encodeLogin('alice', 'correct horse'), ephPriv, 0x01020304);
     assert.equal(toHex(key), 'ff77551188f385ba1ee728995c32e3aca00e7b4ca4d73ff617f5aa92a4d3f050');
     assert.equal(
       toHex(body),
@@ -224,25 +226,16 @@ describe('LoginService requests', () => {
   });
 
   test('login: unknown user costs the same scrypt work as a wrong password (default N)', () => {
+    // Counted, not timed (wall-clock timing is flaky on a loaded machine): both paths run exactly one
+    // scrypt evaluation at the store's N, and a plain existence lookup runs none.
     const store = new UserStore(':memory:');
     assert.equal(store.scryptN, SCRYPT_N_DEFAULT);
     assert.equal(SCRYPT_N_DEFAULT, 16384);
     store.register('alice', 'correct horse');
-    const time = (f: () => unknown) => {
-      const ts: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const t0 = process.hrtime.bigint();
-        f();
-        ts.push(Number(process.hrtime.bigint() - t0));
-      }
-      return ts.sort((x, y) => x - y)[1];
-    };
-    const known = time(() => assert.equal(store.verify('alice', 'wrong horse'), null));
-    const unknown = time(() => assert.equal(store.verify('mallory', 'wrong horse'), null));
-    const lookup = time(() => store.exists('alice'));
-    // scrypt at N=16384 takes tens of ms; a plain lookup takes microseconds.
-    assert.ok(unknown > known * 0.5 && unknown < known * 2, `known ${known}ns unknown ${unknown}ns`);
-    assert.ok(unknown > lookup * 20, `unknown ${unknown}ns lookup ${lookup}ns`);
+    const cost = (f: () => unknown) => { const k0 = store.kdfCount; f(); return store.kdfCount - k0; };
+    assert.equal(cost(() => assert.equal(store.verify('alice', 'wrong horse'), null)), 1);
+    assert.equal(cost(() => assert.equal(store.verify('mallory', 'wrong horse'), null)), 1);
+    assert.equal(cost(() => store.exists('alice')), 0);
     store.close();
   });
 
@@ -360,12 +353,13 @@ describe('LoginService requests', () => {
 // -------------------------------------------------------------------------------------------------
 
 describe('malformed and hostile frames', () => {
+  // v1 error frame [reqId][code] (issue #7, Noise login); v0 [reqId][KIND_ERROR][code] when the body looked
+  // like a v0 request (kind byte 0x01), which a tampered first byte can make it.
   const expectError = (res: Uint8Array | null, reqId: number, code: number) => {
     assert.ok(res, 'expected an error frame, got close');
-    assert.equal(res.length, 6);
+    assert.ok(res.length === 5 || (res.length === 6 && res[4] === KIND_ERROR), `error frame length ${res.length}`);
     assert.equal(readU32(res, 0), reqId);
-    assert.equal(res[4], KIND_ERROR);
-    assert.equal(res[5], code);
+    assert.equal(res[res.length - 1], code);
   };
 
   test('too short for a reqId, or over 4096 bytes → null (close)', () => {
@@ -378,7 +372,7 @@ describe('malformed and hostile frames', () => {
 
   test('bad kind byte or too short for ephPub+tag → MALFORMED, reqId echoed', () => {
     const h = harness();
-    const { body } = sealRequest(h.svc.publicKey, encodeLookup('alice'), undefined, 0xdeadbeef);
+    const { body } = sealRequestV0(h.svc.publicKey, encodeLookup('alice'), undefined, 0xdeadbeef);
     expectError(h.svc.handleFrame(body.subarray(0, 4), 'p'), 0xdeadbeef, ErrCode.MALFORMED);
     expectError(h.svc.handleFrame(body.subarray(0, 5), 'p'), 0xdeadbeef, ErrCode.MALFORMED);
     expectError(h.svc.handleFrame(body.subarray(0, 5 + 32 + 15), 'p'), 0xdeadbeef, ErrCode.MALFORMED);
@@ -413,7 +407,7 @@ describe('malformed and hostile frames', () => {
     }
     // The untampered request still works, and no tampered one was ever accepted.
     const ok = h.svc.handleFrame(body, 'p');
-    assert.equal(ok?.[4], KIND_RESPONSE);
+    assert.ok(ok && ok.length > 6, 'a Noise answer');
     assert.equal(h.svc.stats.ok, 2);
   });
 
@@ -456,10 +450,9 @@ describe('malformed and hostile frames', () => {
         continue;
       }
       errors++;
-      assert.equal(res.length, 6);
+      assert.ok(res.length === 5 || (res.length === 6 && res[4] === KIND_ERROR));
       assert.equal(readU32(res, 0), readU32(body, 0));
-      assert.equal(res[4], KIND_ERROR);
-      assert.ok(res[5] === ErrCode.MALFORMED || res[5] === ErrCode.DECRYPT_FAILED);
+      assert.ok(res[res.length - 1] === ErrCode.MALFORMED || res[res.length - 1] === ErrCode.DECRYPT_FAILED);
     }
     const after = h.svc.stats;
     assert.equal(after.requests - before.requests, 2 * N);
@@ -822,7 +815,7 @@ describe('TCP transport', () => {
 
       // Garbage gets an error frame and the connection stays up.
       c.sock.write(encodeFrame(Uint8Array.of(0, 0, 0, 9, 0x77)));
-      assert.deepEqual(await c.next(), Uint8Array.of(0, 0, 0, 9, KIND_ERROR, ErrCode.MALFORMED));
+      assert.deepEqual(await c.next(), Uint8Array.of(0, 0, 0, 9, ErrCode.MALFORMED)); // v1 error frame (issue #7)
       assert.equal((await tcpCall(c, svc.publicKey, Op.LOOKUP, encodeLookup('alice'), 5)).status, Status.OK);
 
       // Oversize length header → server closes.
@@ -857,7 +850,7 @@ describe('TCP transport', () => {
       for (let i = 0; i < N; i++) {
         const f = await c.next();
         assert.equal(readU32(f, 0), i);
-        assert.equal(f[5], ErrCode.MALFORMED);
+        assert.equal(f[f.length - 1], ErrCode.MALFORMED);
       }
       assert.equal(svc.stats.malformed, N);
       c.sock.destroy();

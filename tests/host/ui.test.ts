@@ -64,10 +64,12 @@ test('a call through every screen: idle → dial → calling → ringback | inco
   assert.equal(bob.loudspeaker.length, loudAfter, 'ringer stopped after answering');
   assert.ok(bob.audio.speaker.length > 2 * 8000, 'call audio in the handset');
   assert.match(screen(bob), /Q\[[#.]{4}\]/, 'E-model quality bars once enough packets arrived');
-  // Hold and conference are placeholders until issue #8.
+  // Hold (issue #8): bob holds, alice is told; Resume from the Hold screen.
   bob.pressKey(KEY.HOLD); run(w, 300_000);
-  assert.match(screen(bob), /^Hold\nalice still connected\nNot available yet/);
-  bob.pressKey(KEY.SOFT4); run(w, 300_000);
+  assert.match(screen(bob), /^Hold\nalice still connected\nOn hold/);
+  assert.match(screen(alice), /On hold by bob/);
+  bob.pressKey(KEY.SOFT1); run(w, 300_000);
+  assert.doesNotMatch(screen(alice), /On hold/);
   // On-hook hangs up.
   alice.hook(false);
   assert.ok(w.runUntil(() => /^bob +Online/.test(screen(bob)) && /^alice +Online/.test(screen(alice)), w.sched.nowUs + 3_000_000), `timed out: ${screen(alice)} ## ${screen(bob)}`);
@@ -131,8 +133,8 @@ test('decline, missed call, search-as-you-type from the history, speaker answer,
   w.close();
 });
 
-test('IM compose with multi-tap text (sending waits for issue #8) and the conference placeholder', () => {
-  const { w, alice } = world(33);
+test('IM compose with multi-tap text, sent to bob and shown on his Messages screen (issue #8); the conference placeholder', () => {
+  const { w, alice, bob } = world(33);
   alice.pressKey(KEY.SOFT3); run(w, 200_000);
   assert.match(screen(alice), /^Messages\nNo messages/);
   alice.pressKey(KEY.SOFT1); run(w, 200_000);
@@ -141,11 +143,14 @@ test('IM compose with multi-tap text (sending waits for issue #8) and the confer
   type(w, alice, [52, 52, 52, 52, 52, 48, 52, 52, 52]); // "i" then space (0) then "h" via 4s: h i → multi-tap
   assert.match(screen(alice), /^IM to bob\n/);
   alice.pressKey(KEY.SOFT1); run(w, 200_000);
-  assert.match(screen(alice), /IM: not available yet/);
-  alice.pressKey(KEY.SOFT4); run(w, 200_000);
+  assert.match(screen(alice), /IM sent to bob/);
+  assert.ok(w.runUntil(() => !!w.find('bob', 'im.recv'), w.sched.nowUs + 5_000_000), 'bob received it');
+  bob.pressKey(KEY.SOFT3); run(w, 200_000);
+  assert.match(screen(bob), /^Messages\nalice: \S/);
   alice.pressKey(KEY.SOFT4); run(w, 2_500_000);
   assert.match(screen(alice), /^alice +Online/);
   alice.pressKey(KEY.CONFERENCE); run(w, 200_000);
-  assert.match(screen(alice), /^Conference\nAdd: _\nNot available yet/);
+  assert.match(screen(alice), /^Conference\nAdd: _/);
+  assert.match(screen(alice), /Add +Xfer/);
   w.close();
 });

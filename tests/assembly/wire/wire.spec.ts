@@ -3,7 +3,7 @@
  * "malformed" and never trap. 10,000+ random cases per reader, from a fixed-seed PRNG (reproducible).
  */
 import { ByteReader, ByteWriter } from "../../../firmware/lib/bytes";
-import { Deframer } from "../../../firmware/wire/frame";
+import { Deframer, FRAME_WIRE_MAX } from "../../../firmware/wire/frame";
 import { PresenceRecord } from "../../../firmware/wire/record";
 import { RtpHeader, rtpParse, rtpWriteHeader } from "../../../firmware/media/rtp";
 import { Prng } from "../../../firmware/lib/prng";
@@ -129,7 +129,8 @@ describe("Deframer ([len u16][body] over TCP)", () => {
   });
   it("an impossible length breaks the stream instead of buffering forever", () => {
     const d = new Deframer();
-    buf[0] = <u8>((FRAME_MAX + 1) >> 8); buf[1] = <u8>(FRAME_MAX + 1);
+    // FRAME_WIRE_MAX = FRAME_MAX + 16: a sealed channel frame (issue #7, sec/channel.ts)
+    buf[0] = <u8>((FRAME_WIRE_MAX + 1) >> 8); buf[1] = <u8>(FRAME_WIRE_MAX + 1);
     d.push(P, 2);
     expect(d.next()).toBe(-1);
     expect(d.broken).toBe(true);

@@ -1,0 +1,186 @@
+// Issue #5, the overlay under load: reconnects spread with exponential backoff and jitter (overlay/client.ts),
+// supernodes refusing clients and index records above their limits (BUSY / DHT_BUSY) instead of growing,
+// search results cached with a short TTL (overlay/search-cache.ts), and prefix search ("sal*") through the
+// login server's directory with a result limit (overlay/prefix.ts, server/service.ts OP_PREFIX).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { World } from '../../host-sim/world.js';
+import { natPresets } from '../../host-sim/net/network.js';
+import { ipToString } from '../../host-sim/net/ip.js';
+import { SearchClient, type SearchOutcome } from '../../host-sim/scale-client.js';
+import type { FirmwareNode, FwEvent } from '../../host-sim/firmware.js';
+import { UserStore } from '../../server/store.js';
+
+function world(seed: number, nSn: number, phones: number, extra = ''): { w: World; sns: FirmwareNode[]; phones: FirmwareNode[] } {
+  const w = new World({ seed });
+  w.addLoginServer('198.51.100.10');
+  for (let i = 0; i < Math.min(3, nSn); i++) w.bootstrapEntry(`198.51.100.${21 + i}`);
+  const sns: FirmwareNode[] = [];
+  for (let i = 0; i < nSn; i++) {
+    const n = w.addNode(`sn${i}`, `198.51.100.${21 + i}`, { supernode: 'auto', port: 33033 }, { bootAtUs: i * 50_000 });
+    if (extra) n.flash.write(1, new TextEncoder().encode(new TextDecoder().decode(n.flash.read(1)!) + extra));
+    sns.push(n);
+  }
+  const ps: FirmwareNode[] = [];
+  for (let i = 0; i < phones; i++) {
+    const nat = w.net.addNat(`nat${i}`, `203.0.113.${10 + i}`, { ...natPresets['port-restricted-cone'] });
+    ps.push(w.addNode(`p${i}`, `192.168.${10 + i}.10`, { user: `user${i}`, password: 'password-1', register: true }, { behind: nat, bootAtUs: 1_000_000 + i * 150_000 }));
+  }
+  return { w, sns, phones: ps };
+}
+
+const after = (w: World, name: string, t: number) => w.events.filter((e) => e.name === name && e.timeUs > t);
+const lastLogin = (w: World, node: string): FwEvent | undefined => w.events.filter((e) => e.node === node && e.name === 'login.ok').at(-1);
+
+test('backoff: the clients of a dead supernode come back at spread-out moments on different supernodes; failed attempts back off exponentially with jitter', () => {
+  const { w, sns, phones } = world(51, 4, 24);
+  try {
+    assert.ok(w.runUntil(() => phones.every((p) => lastLogin(w, p.name)), 60_000_000), 'all logged in');
+    // Kill the supernode with the most clients.
+    const per = new Map<string, string[]>();
+    for (const p of phones) { const s = lastLogin(w, p.name)!.kv.sn; per.set(s, [...(per.get(s) ?? []), p.name]); }
+    const [victimEp, affected] = [...per.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+    assert.ok(affected.length >= 4, `${affected.length} clients on the victim`);
+    const victim = sns.find((s) => `${ipToString(s.host.ip)}:33033` === victimEp)!;
+    const tKill = w.sched.nowUs;
+    victim.powerOff();
+    assert.ok(w.runUntil(() => affected.every((n) => lastLogin(w, n)!.timeUs > tKill), 30_000_000), 'all affected phones logged in again');
+    const firstAttempt = affected.map((n) => after(w, 'login.attempt', tKill).find((e) => e.node === n)!.timeUs);
+    const spreadUs = Math.max(...firstAttempt) - Math.min(...firstAttempt);
+    assert.ok(spreadUs >= 1_000_000, `reconnects spread over ${spreadUs / 1e3} ms, not all at once`);
+    const landed = new Set(affected.map((n) => lastLogin(w, n)!.kv.sn));
+    assert.ok(!landed.has(victimEp));
+    assert.ok(landed.size >= 2, `the ${affected.length} phones spread over ${landed.size} supernodes`);
+
+    // Every supernode down: attempts keep failing; the gaps between them grow (≈ doubling, capped) and differ per phone.
+    const tDown = w.sched.nowUs;
+    for (const s of sns) if (s.crash === null) s.powerOff();
+    w.runUntil(() => false, tDown + 600_000_000);
+    const gaps = (node: string) => {
+      const ts = after(w, 'login.attempt', tDown).filter((e) => e.node === node).map((e) => e.timeUs);
+      return ts.slice(1).map((t, i) => (t - ts[i]) / 1e6);
+    };
+    const g0 = gaps(phones[0].name);
+    assert.ok(g0.length >= 6 && g0.length <= 25, `${g0.length} attempts in 10 min (no hammering)`);
+    assert.ok(g0[5] > g0[0] + 10, `gap grows: first ${g0[0].toFixed(1)} s, sixth ${g0[5].toFixed(1)} s`);
+    assert.ok(Math.max(...g0) <= 60 + 15, `capped: max gap ${Math.max(...g0).toFixed(1)} s`);
+    // Jitter: the phones' 6th attempts are not synchronised.
+    const sixth = phones.map((p) => after(w, 'login.attempt', tDown).filter((e) => e.node === p.name)[5]?.timeUs ?? 0).filter((t) => t > 0);
+    assert.ok(sixth.length >= 20);
+    assert.ok(Math.max(...sixth) - Math.min(...sixth) > 5_000_000, 'sixth attempts spread over > 5 s');
+  } finally { w.close(); }
+});
+
+test('load shedding: supernodes refuse clients and index records above their limits (BUSY, DHT_BUSY) and never exceed them; searches still end', () => {
+  const { w, sns, phones } = world(52, 3, 12, 'snMaxClients=5\nsnMaxRecords=4\n');
+  try {
+    assert.ok(w.runUntil(() => phones.every((p) => lastLogin(w, p.name)), 120_000_000), 'all 12 logged in on 3 supernodes of 5 clients each');
+    w.runUntil(() => false, w.sched.nowUs + 65_000_000); // one sn.load report
+    const loads = sns.map((s) => w.events.filter((e) => e.node === s.name && e.name === 'sn.load').at(-1)!);
+    for (const l of loads) {
+      assert.ok(Number(l.kv.clients) <= 5, `clients ${l.kv.clients} ≤ 5`);
+      assert.ok(Number(l.kv.records) <= 4, `records ${l.kv.records} ≤ 4`);
+      assert.equal(l.kv.maxRecords, '4');
+    }
+    const refused = loads.reduce((a, l) => a + Number(l.kv.busyRecords), 0);
+    assert.ok(refused >= 3 * (12 - 4), `records refused: ${refused}`);
+    assert.ok(loads.reduce((a, l) => a + Number(l.kv.busyGot), 0) > 0, 'publishers were told (DHT_BUSY)');
+    // Every search still ends with a definite answer (the directory knows the names nobody could store).
+    const h = w.net.addHost('cl', '198.51.100.150', { link: w.accessLink });
+    // (through a supernode with room for one more client: a full one answers the search client's HELLO with BUSY)
+    const roomy = sns[loads.map((l) => Number(l.kv.clients)).reduce((b, x, i, a) => (x < a[b] ? i : b), 0)];
+    const c = new SearchClient(h, w.sched, roomy.host.ip, 33033);
+    const outs: SearchOutcome[] = [];
+    for (let i = 0; i < 12; i++) c.search(`user${i}`, (o) => outs.push(o));
+    w.runUntil(() => outs.length === 12, w.sched.nowUs + 30_000_000);
+    assert.equal(outs.length, 12);
+    for (const o of outs) assert.ok(o.result === 'online' || o.result === 'exists', `${o.name}: ${o.result}`);
+    c.close();
+  } finally { w.close(); }
+});
+
+function snId(ip: number): bigint { const b = Buffer.alloc(6); b.writeUInt32BE(ip >>> 0, 0); b.writeUInt16BE(33033, 4); return createHash('sha256').update(b).digest().readBigUInt64BE(0); }
+function nameId(n: string): bigint { return createHash('sha256').update(n).digest().readBigUInt64BE(0); }
+
+test('search cache: a repeated search is answered from the searching supernode\'s cache until its 30 s TTL ends; negative answers too', () => {
+  const { w, sns, phones } = world(53, 12, 2);
+  try {
+    assert.ok(w.runUntil(() => phones.every((p) => lastLogin(w, p.name)), 30_000_000), 'logged in');
+    w.runUntil(() => false, w.sched.nowUs + 3_000_000);
+    // A supernode that is neither user0's nor one of the 8 holding its record: it must look it up.
+    const key = nameId('user0');
+    const ranked = [...sns].sort((a, b) => { const da = snId(a.host.ip) ^ key, db = snId(b.host.ip) ^ key; return da < db ? -1 : da > db ? 1 : 0; });
+    const own = lastLogin(w, 'p0')!.kv.sn;
+    const s = ranked.slice(8).find((x) => `${ipToString(x.host.ip)}:33033` !== own)!;
+    const h = w.net.addHost('cl', '198.51.100.150', { link: w.accessLink });
+    const c = new SearchClient(h, w.sched, s.host.ip, 33033);
+    const search = (name: string) => {
+      let out: SearchOutcome | undefined;
+      const t = w.sched.nowUs;
+      c.search(name, (o) => { out = o; });
+      w.runUntil(() => out !== undefined, t + 20_000_000);
+      const ev = w.events.find((e) => e.node === s.name && e.name === 'sn.search' && e.timeUs >= t && e.kv.name === name)!;
+      return { result: out!.result, msgs: Number(ev.kv.msgs) };
+    };
+    const first = search('user0');
+    assert.equal(first.result, 'online');
+    assert.ok(first.msgs > 0, 'first search: a DHT lookup');
+    w.runUntil(() => false, w.sched.nowUs + 10_000_000);
+    const second = search('user0');
+    assert.deepEqual(second, { result: 'online', msgs: 0 }, 'second search within the TTL: from the cache');
+    w.runUntil(() => false, w.sched.nowUs + 25_000_000);
+    const third = search('user0');
+    assert.equal(third.result, 'online');
+    assert.ok(third.msgs > 0, 'after the TTL: looked up again');
+    // Negative answers (the directory's "no such user") are cached for 10 s.
+    const n1 = search('nosuchuser'), n2 = search('nosuchuser');
+    assert.equal(n1.result, 'unknown'); assert.ok(n1.msgs > 0);
+    assert.deepEqual(n2, { result: 'unknown', msgs: 0 });
+    w.runUntil(() => false, w.sched.nowUs + 11_000_000);
+    assert.ok(search('nosuchuser').msgs > 0, 'negative entry expired after 10 s');
+    c.close();
+  } finally { w.close(); }
+});
+
+test('prefix search: "find sal*" on the phone console lists at most 10 names from the directory, in order, and says when there are more', () => {
+  const { w, phones } = world(54, 3, 1);
+  try {
+    for (let i = 0; i < 15; i++) w.login.store.register(`sal${i}`, 'password-1');
+    w.login.store.register('salt', 'password-1');
+    w.login.store.register('bob', 'password-1');
+    assert.ok(w.runUntil(() => !!lastLogin(w, 'p0'), 30_000_000), 'logged in');
+    const p = phones[0];
+    const find = (arg: string) => {
+      const t = w.sched.nowUs;
+      p.uartInput(new TextEncoder().encode(`find ${arg}\r`));
+      w.runUntil(() => after(w, 'search.prefix', t).length > 0, t + 10_000_000);
+      return after(w, 'search.prefix', t)[0]?.kv;
+    };
+    const sal = find('sal*')!;
+    assert.equal(sal.status, '0');
+    assert.equal(sal.n, '10', 'the result limit');
+    assert.equal(sal.more, '1', 'more names exist');
+    const all = [...Array(15).keys()].map((i) => `sal${i}`).concat('salt').sort();
+    assert.equal(sal.names, all.slice(0, 10).join(','));
+    assert.deepEqual({ n: find('bo*')!.n, names: find('bo*')!.names, more: find('bo*')!.more }, { n: '1', names: 'bob', more: '0' });
+    assert.equal(find('zzz*')!.n, '0');
+    assert.equal(find('sal1*')!.names, 'sal1,sal10,sal11,sal12,sal13,sal14');
+    // A bad prefix never leaves the phone.
+    const t = w.sched.nowUs;
+    p.uartInput(new TextEncoder().encode('find 9x*\r'));
+    w.runUntil(() => false, t + 2_000_000);
+    assert.equal(after(w, 'search.prefix', t).length, 0);
+  } finally { w.close(); }
+});
+
+test('prefix search at the directory: byte order, limit, "more" flag', () => {
+  const store = new UserStore(':memory:', { scryptN: 2 });
+  try {
+    for (const n of ['salma', 'sal', 'salt', 'sally', 'sam', 'bob']) store.register(n, 'password-1');
+    assert.deepEqual(store.prefix('sal', 10), ['sal', 'sally', 'salma', 'salt']);
+    assert.deepEqual(store.prefix('sal', 2), ['sal', 'sally']);
+    assert.deepEqual(store.prefix('sa', 10), ['sal', 'sally', 'salma', 'salt', 'sam']);
+    assert.deepEqual(store.prefix('x', 10), []);
+  } finally { store.close(); }
+});
