@@ -6,8 +6,6 @@
  *  - loading/creating the server's static key file,
  *  - the login exchange over Noise_IK_25519_ChaChaPoly_SHA256 (server/noise.ts; docs/security.md §Login):
  *    `sealRequest`/`openResponse` for tests and simulator tools, `padPlaintext`/`unpadPlaintext`,
- *  - the deprecated v0 one-shot sealing (`sealRequestV0`/`openResponseV0`), still accepted by the server for
- *    clients not yet moved to Noise (firmware/buddy/seal.ts),
  *  - the server's Ed25519 certificate signing keys (`loadOrCreateSigningKeys`).
  */
 import {
@@ -26,23 +24,10 @@ import { NoiseHandshake } from './noise.ts';
 import { signingKey, type SigningKey } from './cert.ts';
 import { join } from 'node:path';
 import {
-  KEY_LEN,
-  KIND_ERROR,
-  KIND_REQUEST,
-  KIND_RESPONSE,
-  REQUEST_HEADER_LEN,
-  RESPONSE_HEADER_LEN,
   TAG_LEN,
   readU32,
   writeU32,
 } from './protocol.ts';
-
-/** HKDF salt fixed by the protocol. */
-export const HKDF_SALT = new TextEncoder().encode('p2pphone-login-v0');
-/** Request nonce: 12 zero bytes. */
-export const REQUEST_NONCE = new Uint8Array(12);
-/** Response nonce: 11 zero bytes then 0x01. */
-export const RESPONSE_NONCE = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 // RFC 8410 DER prefixes for X25519 (OID 1.3.101.110).
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -88,14 +73,6 @@ export function generateX25519(): { privateKey: Uint8Array; publicKey: Uint8Arra
 /** HKDF-SHA256 (RFC 5869). */
 export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
-}
-
-/** Per-request session key: HKDF(shared, "p2pphone-login-v0", ephPub ‖ serverPub, 32). */
-export function deriveSessionKey(shared: Uint8Array, ephPub: Uint8Array, serverPub: Uint8Array): Uint8Array {
-  const info = new Uint8Array(64);
-  info.set(ephPub, 0);
-  info.set(serverPub, 32);
-  return hkdf(shared, HKDF_SALT, info, KEY_LEN);
 }
 
 /** ChaCha20-Poly1305 encrypt; returns ciphertext ‖ 16-byte tag. AAD is empty unless given. */
@@ -210,55 +187,15 @@ export function loadOrCreateServerKey(dataDir: string): ServerKey & { created: b
 // ---------------------------------------------------------------------------------------------
 // Client side (tests, simulator tools)
 
-/**
- * Encrypts a request plaintext to the server. Returns the complete request frame body
- * `[reqId][0x01][ephPub][ct‖tag]` (without the u16 length prefix) and the session key needed to
- * open the response. A fresh ephemeral key is generated unless `ephPriv` is supplied.
- */
-export function sealRequestV0(
-  serverPub: Uint8Array,
-  plaintext: Uint8Array,
-  ephPriv?: Uint8Array,
-  reqId = 0,
-): { body: Uint8Array; key: Uint8Array } {
-  const priv = ephPriv ?? generateX25519().privateKey;
-  const ephPub = x25519Public(priv);
-  const key = deriveSessionKey(x25519(priv, serverPub), ephPub, serverPub);
-  const ct = seal(key, REQUEST_NONCE, plaintext);
-  const body = new Uint8Array(REQUEST_HEADER_LEN + ct.length);
-  writeU32(body, 0, reqId >>> 0);
-  body[4] = KIND_REQUEST;
-  body.set(ephPub, 5);
-  body.set(ct, REQUEST_HEADER_LEN);
-  return { body, key };
-}
-
+/** What `openResponse` returns: the answer's plaintext, or the errcode of a plain error frame. */
 export type OpenedResponse =
   | { kind: 'response'; reqId: number; plaintext: Uint8Array }
   | { kind: 'error'; reqId: number; errcode: number };
 
-/**
- * Opens a response frame body from the server. Plain error frames (kind 0x03) are returned as
- * `{kind:'error'}`. Throws if the body is malformed or the tag does not verify.
- */
-export function openResponseV0(key: Uint8Array, body: Uint8Array): OpenedResponse {
-  if (body.length < RESPONSE_HEADER_LEN) throw new Error('response too short');
-  const reqId = readU32(body, 0);
-  const kind = body[4];
-  if (kind === KIND_ERROR) {
-    if (body.length !== 6) throw new Error('malformed error frame');
-    return { kind: 'error', reqId, errcode: body[5] };
-  }
-  if (kind !== KIND_RESPONSE) throw new Error(`unknown response kind 0x${kind.toString(16)}`);
-  const pt = open(key, RESPONSE_NONCE, body.subarray(RESPONSE_HEADER_LEN));
-  if (!pt) throw new Error('response authentication failed');
-  return { kind: 'response', reqId, plaintext: pt };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Login exchange over Noise_IK (docs/security.md §Login)
 
-/** Noise prologue of the login exchange: both sides mix it into h, so a v0/other-protocol peer cannot match. */
+/** Noise prologue of the login exchange: both sides mix it into h, so another protocol's peer cannot match. */
 export const LOGIN_PROLOGUE = new TextEncoder().encode('p2pphone-login-v1');
 /** Plaintexts are padded to a multiple of this many bytes (after a u16 length), so sizes leak little. */
 export const PAD_BLOCK = 64;
@@ -318,8 +255,7 @@ export function sealRequest(
  * Opens the server's answer to `sealRequest`: `[reqId][Noise_IK message 2]` → plaintext, or an error frame
  * `[reqId][errcode u8]` → {kind:'error'}. Throws on a malformed or unauthentic answer.
  */
-export function openResponse(key: LoginSession | Uint8Array, body: Uint8Array): OpenedResponse {
-  if (key instanceof Uint8Array) return openResponseV0(key, body);
+export function openResponse(key: LoginSession, body: Uint8Array): OpenedResponse {
   if (body.length < 5) throw new Error('response too short');
   const reqId = readU32(body, 0);
   if (body.length === 5) return { kind: 'error', reqId, errcode: body[4] };

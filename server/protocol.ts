@@ -6,10 +6,7 @@
  *   Request:  [reqId u32 BE][Noise_IK message 1: e 32 ‖ enc(s) 48 ‖ enc(padded plaintext) + 16]
  *   Response: [reqId u32 BE][Noise_IK message 2: e 32 ‖ enc(padded plaintext) + 16]
  *   Error:    [reqId u32 BE][errcode u8]   (only for a request that could not be opened)
- * v0 (deprecated, still accepted; server/keys.ts sealRequestV0):
- *   Request:  [reqId u32 BE][KIND_REQUEST][ephPub 32][ciphertext ‖ tag 16]
- *   Response: [reqId u32 BE][KIND_RESPONSE][ciphertext ‖ tag 16]
- *   Error:    [reqId u32 BE][KIND_ERROR][errcode u8]
+ * (The one-shot "v0" sealing, whose requests began with a fixed 0x01 byte, is gone: issue #7.)
  *
  * The plaintext helpers here are pure byte codecs shared by the server, the tests and the
  * simulator's client tools; nothing in this module touches keys or the database.
@@ -17,14 +14,6 @@
 
 export const MAX_FRAME_BODY = 4096;
 
-export const KIND_REQUEST = 0x01;
-export const KIND_RESPONSE = 0x02;
-export const KIND_ERROR = 0x03;
-
-/** Bytes before the ciphertext in a request body: reqId(4) + kind(1) + ephPub(32). */
-export const REQUEST_HEADER_LEN = 4 + 1 + 32;
-/** Bytes before the ciphertext in a response body: reqId(4) + kind(1). */
-export const RESPONSE_HEADER_LEN = 4 + 1;
 export const TAG_LEN = 16;
 export const KEY_LEN = 32;
 

@@ -8,23 +8,17 @@
  */
 import {
   ErrCode,
-  KIND_ERROR,
-  KIND_REQUEST,
-  KIND_RESPONSE,
   MAX_FRAME_BODY,
   Op,
-  REQUEST_HEADER_LEN,
-  RESPONSE_HEADER_LEN,
   InvalidReason,
   Status,
-  TAG_LEN,
   isValidPassword,
   isValidUsername,
   parseRequest,
   readU32,
   writeU32,
 } from './protocol.ts';
-import { REQUEST_NONCE, RESPONSE_NONCE, deriveSessionKey, open, seal, x25519, x25519Public } from './keys.ts';
+import { x25519Public } from './keys.ts';
 import { FailureLimiter, type FailureLimitOptions } from './ratelimit.ts';
 import type { UserStore } from './store.ts';
 import { NoiseHandshake } from './noise.ts';
@@ -130,8 +124,6 @@ export interface LoginServiceOptions {
   signingKey?: SigningKey;
   /** Certificate lifetime, seconds. Default CERT_LIFETIME_S (24 h). */
   certLifetimeS?: number;
-  /** Accept deprecated v0 sealed requests (default true, for firmware/buddy/seal.ts). */
-  acceptV0?: boolean;
 }
 
 export interface LoginServiceStats {
@@ -147,8 +139,6 @@ export interface LoginServiceStats {
   decryptFailed: number;
   /** ...of which: handleFrame returned null (no reqId, or body over 4096 bytes). */
   closed: number;
-  /** Requests answered in the deprecated v0 format. */
-  v0: number;
   /** Certificates issued (LOGIN OK with an identity). */
   certsIssued: number;
   register: number;
@@ -170,7 +160,6 @@ function zeroStats(): LoginServiceStats {
     malformed: 0,
     decryptFailed: 0,
     closed: 0,
-    v0: 0,
     certsIssued: 0,
     register: 0,
     login: 0,
@@ -196,10 +185,9 @@ export class LoginService {
   /** Signs certificates. */
   readonly signingKey: SigningKey;
   readonly certLifetimeS: number;
-  readonly acceptV0: boolean;
   /** Source of the Noise responder's ephemeral keys (default: node:crypto inside NoiseHandshake). */
   private readonly rand: ((n: number) => Uint8Array) | undefined;
-  /** The Noise initiator static key of the request being dispatched (null for v0). */
+  /** The Noise initiator static key of the request being dispatched (null outside a dispatch). */
   private sessionRs: Uint8Array | null = null;
   /** Buddy and block lists (issue #8, server/buddies.ts): ops 0x70–0x76 in the same sealed request. */
   readonly buddies: BuddyBook;
@@ -212,7 +200,6 @@ export class LoginService {
     this.signingKey = opts.signingKey ?? signingKey(1, new Uint8Array(randomBytes(32)));
     this.certLifetimeS = opts.certLifetimeS ?? CERT_LIFETIME_S;
     if (!Number.isInteger(this.certLifetimeS) || this.certLifetimeS < 1) throw new RangeError('certLifetimeS must be a positive integer');
-    this.acceptV0 = opts.acceptV0 ?? true;
     this.rand = opts.randomBytes;
     this.buddies = new BuddyBook(this.store, this.now);
     this.userLimiter = new FailureLimiter(opts.rateLimit?.user);
@@ -253,49 +240,17 @@ export class LoginService {
       return null;
     }
     const reqId = readU32(body, 0);
-    // v1: Noise_IK (docs/security.md §Login). Anything that does not open as one falls back to v0 below.
-    if (body.length >= 4 + NOISE_IK_MSG1_MIN) {
-      const v1 = this.handleNoise(reqId, body.subarray(4), peer);
-      if (v1) return v1;
-      if (!this.acceptV0 || body[4] !== KIND_REQUEST) {
-        c.malformed++;
-        c.decryptFailed++;
-        return errorFrameV1(reqId, ErrCode.DECRYPT_FAILED);
-      }
-    }
-    if (!this.acceptV0 || body.length < 5 || body[4] !== KIND_REQUEST) {
-      c.malformed++;
-      return errorFrameV1(reqId, ErrCode.MALFORMED);
-    }
-    if (body.length < REQUEST_HEADER_LEN + TAG_LEN) {
+    // Noise_IK only (docs/security.md §Login): there is no other request format, so nothing on the wire is a
+    // fixed plaintext byte. Too short for message 1 → MALFORMED; does not open → DECRYPT_FAILED.
+    if (body.length < 4 + NOISE_IK_MSG1_MIN) {
       c.malformed++;
       return errorFrame(reqId, ErrCode.MALFORMED);
     }
-    const ephPub = body.subarray(5, REQUEST_HEADER_LEN);
-    let key: Uint8Array;
-    let pt: Uint8Array | null;
-    try {
-      // x25519 throws on a low-order ephPub (all-zero shared secret).
-      key = deriveSessionKey(x25519(this.priv, ephPub), ephPub, this.publicKey);
-      pt = open(key, REQUEST_NONCE, body.subarray(REQUEST_HEADER_LEN));
-    } catch {
-      pt = null;
-      key = new Uint8Array(0);
-    }
-    if (!pt) {
-      c.malformed++;
-      c.decryptFailed++;
-      return errorFrame(reqId, ErrCode.DECRYPT_FAILED);
-    }
-
-    c.v0++;
-    const reply = this.dispatchCounted(pt, peer, null);
-    const sealed = seal(key, RESPONSE_NONCE, reply);
-    const out = new Uint8Array(RESPONSE_HEADER_LEN + sealed.length);
-    writeU32(out, 0, reqId);
-    out[4] = KIND_RESPONSE;
-    out.set(sealed, RESPONSE_HEADER_LEN);
-    return out;
+    const reply = this.handleNoise(reqId, body.subarray(4), peer);
+    if (reply) return reply;
+    c.malformed++;
+    c.decryptFailed++;
+    return errorFrame(reqId, ErrCode.DECRYPT_FAILED);
   }
 
   private prefixSearch(pt: Uint8Array): Uint8Array { return prefixSearchImpl(this.store, this.counters, pt); }
@@ -317,7 +272,7 @@ export class LoginService {
     }
     const c = this.counters;
     if (!pt) {
-      // Authentic but badly padded: answer (encrypted) rather than fall back to v0.
+      // Authentic but badly padded: answer (encrypted) INVALID_INPUT.
       c.invalidInput++;
       pt = null;
     }
@@ -473,7 +428,7 @@ function checkId(id: number): number {
 }
 
 /** v1 error frame: [reqId][errcode] (5 bytes; a Noise answer is never shorter than 48). */
-function errorFrameV1(reqId: number, code: number): Uint8Array {
+function errorFrame(reqId: number, code: number): Uint8Array {
   const out = new Uint8Array(5);
   writeU32(out, 0, reqId);
   out[4] = code;
@@ -483,12 +438,4 @@ function errorFrameV1(reqId: number, code: number): Uint8Array {
 function invalid(reason: number, c: LoginServiceStats): Uint8Array {
   c.invalidInput++;
   return Uint8Array.of(Status.INVALID_INPUT, reason);
-}
-
-function errorFrame(reqId: number, code: number): Uint8Array {
-  const out = new Uint8Array(6);
-  writeU32(out, 0, reqId);
-  out[4] = KIND_ERROR;
-  out[5] = code;
-  return out;
 }

@@ -14,7 +14,7 @@ import {
   MSG_BUDDY_NOTIFY, MSG_BUDDY_OP, MSG_BUDDY_PRESENCE, MSG_BUDDY_WATCH, MSG_PUBLISH, MSG_ROUTE, MSG_SEARCH,
   PRESENCE_AWAY, PRESENCE_OFFLINE, PRESENCE_ONLINE, USER_MAX, ADDR_MAX,
 } from "../wire/types";
-import { BuddySeal } from "./seal";
+import { PAYLOAD_MAX_BUDDY, SealedExchange } from "../overlay/login";
 import { call } from "../call/call";
 import { ui, uiMessage, uiRefresh } from "../ui/phone-ui";
 
@@ -23,8 +23,8 @@ import { ui, uiMessage, uiRefresh } from "../ui/phone-ui";
  * list and presence).
  *
  * The list lives on the login server (server/buddies.ts, as Skype's since 1.2) and is cached in flash (key 15).
- * Changes are operations (add, accept, decline, remove, block, unblock) sent as sealed requests through our
- * supernode (MSG_BUDDY_OP); every answer carries the whole list, which replaces the cache. Operations wait in
+ * Changes are operations (add, accept, decline, remove, block, unblock) sent through our supernode
+ * (MSG_BUDDY_OP) as Noise_IK requests to the login server, the same exchange as LOGIN (overlay/login.ts); every answer carries the whole list, which replaces the cache. Operations wait in
  * an outbox (flash key 16) while the phone is offline; at every login the phone synchronises (one SYNC, or
  * the queued operations). The other user learns of a request at once through the overlay (MSG_BUDDY_NOTIFY
  * inside ROUTE: "re-sync with the server" — it carries no state, so a forged one achieves nothing) or, if
@@ -88,7 +88,8 @@ export class BuddyState {
   inflight: bool = false;
   sentUs: i64 = 0;
   retryUs: i64 = 0;
-  seal: BuddySeal = new BuddySeal();
+  /** Noise_IK exchange with the login server (overlay/login.ts), sized for a full list answer. */
+  seal: SealedExchange = new SealedExchange(PAYLOAD_MAX_BUDDY);
   wasOnline: bool = false;
   /** Our own presence as published: PRESENCE_ONLINE or PRESENCE_AWAY. */
   myStatus: u8 = 1;
@@ -296,7 +297,7 @@ function sendOp(now: i64): void {
   const sn = client.sn;
   if (sn === null || !node.cfg.hasServerKey) { buddy.retryUs = now + OP_RETRY_US; return; }
   const w = txBegin(MSG_BUDDY_OP);
-  if (!buddy.seal.seal(w, node.prngBuddy, node.cfg.serverKey, buddy.outOps[0], node.cfg.user, node.cfg.password, buddy.outNames[0])) {
+  if (!buddy.seal.seal(w, node.prngBuddy, node.cfg.serverKey, buddy.outOps[0], node.cfg.user, node.cfg.password, 0, buddy.outNames[0])) {
     stats.txOverflow++; buddy.retryUs = now + OP_RETRY_US; return;
   }
   connSend(sn);

@@ -14,7 +14,8 @@ import { cryptoSha256 } from "../../hal/crypto";
  * SHA-256(username). Distance is XOR. Each supernode keeps 64 k-buckets (k = 8) of peers, learnt from every
  * DHT message it receives and from its host cache. A lookup asks the α = 3 closest not-yet-asked contacts in
  * parallel (UDP, 500 ms per request) and stops when the k closest known contacts have all answered (or failed),
- * or, for a value lookup, at the first record found. Presence records are stored at the k closest supernodes,
+ * or, for a value lookup, at the first record found. After its join lookup (its own ID) a supernode refreshes
+ * its buckets (dhtRefresh, Kademlia §2.3). Presence records are stored at the k closest supernodes,
  * re-published by the user's supernode every 10 minutes while the user is online (and once more, as offline,
  * when the user leaves), and dropped 72 hours after their last refresh.
  *
@@ -39,11 +40,23 @@ const PURGE_US: i64 = 3600 * 1_000_000;
 const SHORTLIST_MAX: i32 = 3 * DHT_K;
 /** A contact silent this long may be replaced in a full bucket. */
 const STALE_US: i64 = 900_000_000;
+/**
+ * Bucket refresh (Kademlia §2.3): a bucket with no lookup into its range for this long is refreshed by a lookup
+ * of a random ID in that range. The paper's hour is the steady-state interval; the first pass runs right after
+ * the join lookup (all buckets further than the closest neighbour, §2.3), the next REFRESH_FIRST_US later, the
+ * interval doubling up to REFRESH_US — while the overlay forms (every supernode joining at about the same
+ * time, each with only the bootstrap entries) the routing tables still miss nearby supernodes, and lookups
+ * that end at such a table miss the record holders (issue #5: 6 of 1,000 searches at 1,000 nodes).
+ */
+export const REFRESH_US: i64 = 3600 * 1_000_000;
+const REFRESH_FIRST_US: i64 = 30_000_000;
 
 const ST_NEW: u8 = 0, ST_ASKED: u8 = 1, ST_ANSWERED: u8 = 2, ST_FAILED: u8 = 3;
 
 export const LOOKUP_SEARCH: i32 = 0;
 export const LOOKUP_PUBLISH: i32 = 1;
+/** Bucket refresh lookups (dhtRefresh): nothing to do when they finish, so they never reach `dht.finished`. */
+export const LOOKUP_REFRESH: i32 = 3;
 
 const hashBuf = new StaticArray<u8>(64);
 const hashOut = new StaticArray<u8>(32);
@@ -137,14 +150,38 @@ export class Dht {
   replicated: u32 = 0;
   /** Last full purge of expired records forced by a full store (at most every FULL_PURGE_US). */
   fullPurgeUs: i64 = -10_000_000;
+  /** Per bucket: when a lookup last targeted its range (Kademlia §2.3 refresh). */
+  bucketLookupUs: Array<i64> = new Array<i64>();
+  /** Next refresh pass (NEVER before the join lookup has finished) and the interval after it. */
+  refreshUs: i64 = NEVER;
+  refreshEveryUs: i64 = REFRESH_FIRST_US;
+  /** Refresh lookups started. */
+  refreshes: u32 = 0;
 }
 
 export const dht = new Dht();
 
 export function dhtStart(now: i64): void {
   dht.selfId = idOfEndpoint(node.localIp, node.port);
-  for (let i = 0; i < BUCKETS; i++) dht.buckets.push(new Array<Contact>());
+  for (let i = 0; i < BUCKETS; i++) { dht.buckets.push(new Array<Contact>()); dht.bucketLookupUs.push(now); }
   dht.purgeUs = now + PURGE_US;
+}
+
+/**
+ * Refresh pass (Kademlia §2.3): for every bucket from the one of our closest known neighbour up to the
+ * farthest, a lookup of a random ID in its range — only buckets with no lookup for `dht.refreshEveryUs`
+ * unless `all`. The lookups fill our buckets and tell the supernodes near each ID about us.
+ */
+export function dhtRefresh(now: i64, all: bool): void {
+  let lo = 0;
+  while (lo < BUCKETS && dht.buckets[lo].length == 0) lo++;
+  for (let b = lo; b < BUCKETS; b++) {
+    if (!all && now - dht.bucketLookupUs[b] < dht.refreshEveryUs) continue;
+    const rnd = (<u64>node.prngOverlay.next() << 32) | <u64>node.prngOverlay.next();
+    const top: u64 = <u64>1 << <u64>b;
+    dht.refreshes++;
+    dhtLookup(LOOKUP_REFRESH, "", false, now, dht.selfId ^ (top | (rnd & (top - 1))));
+  }
 }
 
 @inline function bucketOf(id: u64): i32 {
@@ -299,6 +336,8 @@ export function dhtLookup(kind: i32, name: string, wantValue: bool, now: i64, ta
   l.kind = kind; l.name = name; l.wantValue = wantValue;
   l.target = name.length > 0 ? idOfName(name) : target;
   l.startUs = now;
+  const tb = bucketOf(l.target);
+  if (tb >= 0 && tb < dht.bucketLookupUs.length) dht.bucketLookupUs[tb] = now;
   shortlistAdd(l, dht.selfId, node.localIp, node.port, ST_ANSWERED);
   const seed = dhtClosest(l.target, DHT_K, 0, 0);
   for (let i = 0; i < seed.length; i++) shortlistAdd(l, seed[i].id, seed[i].ip, seed[i].port, ST_NEW);
@@ -327,15 +366,22 @@ function step(l: Lookup, now: i64): void {
       l.inflight++; l.msgs++;
     }
   }
-  if (l.inflight == 0 && !pending) finish(l);
+  if (l.inflight == 0 && !pending) finish(l, now);
 }
 
-function finish(l: Lookup): void {
+function finish(l: Lookup, now: i64): void {
   if (l.done) return;
   l.done = true;
   for (let i = 0; i < l.cTx.length; i++) if (l.cState[i] == ST_ASKED && dht.rpcs.has(l.cTx[i])) dht.rpcs.delete(l.cTx[i]);
   dht.lookups.delete(l.id);
+  if (l.kind == LOOKUP_REFRESH) return;
   dht.finished.push(l);
+  // Kademlia §2.3: after the join lookup of our own ID, refresh every bucket further than our closest neighbour.
+  if (l.kind == LOOKUP_JOIN) {
+    dhtRefresh(now, true);
+    dht.refreshEveryUs = REFRESH_FIRST_US;
+    dht.refreshUs = now + dht.refreshEveryUs;
+  }
 }
 
 /** The k closest answered contacts of a finished lookup (this node included when it is one of them). */
@@ -437,7 +483,7 @@ export function dhtOnFound(srcIp: u32, srcPort: i32, r: ByteReader, len: i32, no
     const refreshed = now - <i64>ageS * 1_000_000;
     if (l.found === null || refreshed > l.foundRefreshedUs) { l.found = rec; l.foundRefreshedUs = refreshed; }
     for (let i = 0; i < recs.length; i++) if (recs[i].user == l.name) l.foundAll.push(recs[i]);
-    finish(l);
+    finish(l, now);
     return;
   }
   step(l, now);
@@ -485,6 +531,7 @@ export function dhtOnBusy(srcIp: u32, srcPort: i32, r: ByteReader): bool {
 
 export function dhtDeadline(): i64 {
   let d = dht.purgeUs;
+  if (dht.refreshUs < d) d = dht.refreshUs;
   const ls = dht.lookups.values();
   for (let k = 0; k < ls.length; k++) {
     const l = ls[k];
@@ -507,6 +554,11 @@ export function dhtTick(now: i64): void {
       }
     }
     if (changed) step(l, now);
+  }
+  if (now >= dht.refreshUs) {
+    dhtRefresh(now, false);
+    dht.refreshEveryUs = dht.refreshEveryUs * 2 < REFRESH_US ? dht.refreshEveryUs * 2 : REFRESH_US;
+    dht.refreshUs = now + dht.refreshEveryUs;
   }
   if (now >= dht.purgeUs) {
     dht.purgeUs = now + PURGE_US;

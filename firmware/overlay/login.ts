@@ -42,30 +42,43 @@ const PROLOGUE = "p2pphone-login-v1";
 const PAD_BLOCK: i32 = 64;
 /** Largest padded payload we send or accept. */
 const PAYLOAD_MAX: i32 = 1024;
+/**
+ * Largest padded payload of a buddy-list exchange (issue #8 ops 0x70–0x76, firmware/buddy/buddies.ts): the
+ * server pads answers up to PAD_MAX = 4096 − 4 − 32 − 48 − 16 = 3996 bytes (server/keys.ts), so 4096 holds any.
+ */
+export const PAYLOAD_MAX_BUDDY: i32 = 4096;
 
 export class SealedExchange {
   private hs: HandshakeState = new HandshakeState();
-  private pt: StaticArray<u8> = new StaticArray<u8>(PAYLOAD_MAX);
+  private pt: StaticArray<u8>;
   private op: u8 = 0;
   private user: string = "";
   /** Plaintext of the last opened response (status first, padding removed). */
-  resp: StaticArray<u8> = new StaticArray<u8>(PAYLOAD_MAX);
+  resp: StaticArray<u8>;
   respLen: i32 = 0;
   /** LOGIN OK only: the certificate check result (CERT_OK, a CERT_E* code, or 1 when none was sent). */
   certResult: i32 = 1;
 
+  /** `payloadMax`: largest padded payload sent or accepted, bytes (PAYLOAD_MAX 1024, or PAYLOAD_MAX_BUDDY). */
+  constructor(payloadMax: i32 = PAYLOAD_MAX) {
+    this.pt = new StaticArray<u8>(payloadMax);
+    this.resp = new StaticArray<u8>(payloadMax);
+  }
+
   /**
    * Appends Noise_IK message 1 carrying `op` for `user` to w (`password` is ignored for OP_LOOKUP; a LOGIN
    * also carries our identity key and binding signature). Returns false when there is no identity, the payload
-   * does not fit, or the crypto engine fails (then nothing usable was written).
+   * does not fit, or the crypto engine fails (then nothing usable was written). A buddy op (0x70–0x76, issue #8)
+   * passes its `target` name: plaintext [op][user str8][password str8][target str8].
    */
-  seal(w: ByteWriter, prng: Prng, serverPub: StaticArray<u8>, op: u8, user: string, password: string, limit: i32 = 0): bool {
+  seal(w: ByteWriter, prng: Prng, serverPub: StaticArray<u8>, op: u8, user: string, password: string, limit: i32 = 0, target: string | null = null): bool {
     if (!identity.ready && !identityInit()) return false;
     this.op = op; this.user = user; this.certResult = 1;
     const pw = new ByteWriter().reset(changetype<usize>(this.pt) + 2, this.pt.length - 2);
     pw.u8(op).str8(user);
     if (op == OP_PREFIX) pw.u8(<u32>limit); // OP_PREFIX: `user` is the prefix (issue #5)
     else if (op != OP_LOOKUP) pw.str8(password);
+    if (target !== null) pw.str8(target);
     if (op == OP_LOGIN) {
       pw.bytes(changetype<usize>(identity.idPub), 32);
       const sig = pw.reserve(64);
@@ -74,7 +87,7 @@ export class SealedExchange {
     if (!pw.ok) { this.wipePt(); return false; }
     const len = pw.pos;
     this.pt[0] = <u8>(len >> 8); this.pt[1] = <u8>len;
-    const padded = min(PAYLOAD_MAX, ((len + 2 + PAD_BLOCK - 1) / PAD_BLOCK) * PAD_BLOCK);
+    const padded = min(this.pt.length, ((len + 2 + PAD_BLOCK - 1) / PAD_BLOCK) * PAD_BLOCK);
     memory.fill(changetype<usize>(this.pt) + <usize>(len + 2), 0, <usize>(padded - len - 2));
 
     const pro = String.UTF8.encode(PROLOGUE);

@@ -82,7 +82,7 @@ type KeysMod = typeof import('../../server/keys.js');
 export class LoginTarget implements Target {
   readonly name = 'server.login';
   readonly kind = 'server' as const;
-  readonly parsers = 'LoginService.handleFrame: raw bodies, v0-sealed and Noise_IK requests carrying every op 0x00-0xFF (register, login, lookup, prefix search, buddy ops), responses opened by the client codecs';
+  readonly parsers = 'LoginService.handleFrame: raw bodies and Noise_IK requests (keys.sealRequest with a fresh static key, and hand-built) carrying every op 0x00-0xFF (register, login, lookup, prefix search, buddy ops), responses opened by the client codecs';
   readonly resetEvery = 3000;
   private svc!: InstanceType<ServiceMod['LoginService']>;
   private store: { close?(): void } | null = null;
@@ -129,7 +129,7 @@ export class LoginTarget implements Target {
       if (q < 85) { const b = Uint8Array.from(s); if (b.length) b[0] = rng.below(256); return b; }
       return sample(BYTES120, rng.u32());
     };
-    if (r < 45) return { op: 'v0', a: rng.u32(), b: 0, data: pt() };
+    if (r < 45) return { op: 'sealed', a: rng.u32(), b: 0, data: pt() };
     if (r < 75 && this.mods.noise) return { op: 'ik', a: rng.u32(), b: 0, data: pt() };
     const s = this.bodies.pick(rng);
     return { op: 'raw', a: 0, b: 0, data: s && rng.chance(0.6) ? mutate(rng, s, 4200) : rng.bytes(rng.size(300)) };
@@ -142,12 +142,12 @@ export class LoginTarget implements Target {
     const op = step.data.length ? `0x${step.data[0].toString(16).padStart(2, '0')}` : 'empty';
     let body: Uint8Array;
     let openReply: ((b: Uint8Array) => Uint8Array) | null = null;
-    if (step.op === 'v0') {
+    if (step.op === 'sealed') {
       const eph = new Uint8Array(32); new DataView(eph.buffer).setUint32(0, step.a); eph[31] = 1;
       const s = keys.sealRequest(this.pub, step.data, eph, step.a >>> 16);
       body = s.body;
       openReply = (b) => { const o = keys.openResponse(s.key, b); if (o.kind !== 'response') throw new Error(`error frame ${o.errcode} for a well-sealed request`); return o.plaintext; };
-      out.kinds.push(`v0 op ${op}`);
+      out.kinds.push(`sealed op ${op}`);
     } else if (step.op === 'ik') {
       const n = this.mods.noise as { NoiseHandshake: new (p: string, init: boolean, pro: Uint8Array, k: Record<string, Uint8Array>) => { writeMessage(p: Uint8Array): Uint8Array; readMessage(m: Uint8Array): Uint8Array } };
       const k = keys as unknown as { LOGIN_PROLOGUE?: Uint8Array; padPlaintext?: (p: Uint8Array) => Uint8Array; unpadPlaintext?: (p: Uint8Array) => Uint8Array | null };

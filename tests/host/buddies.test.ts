@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { buddiesWorld, consoleLine, runBuddies, waitEvent, PRESENCE_BOUND_MS, SILENT_BOUND_MS, type BuddiesReport } from '../../host-sim/scenarios/buddies.ts';
 import { backboneWorld } from '../../host-sim/world.ts';
 import { KEY } from '../../host-sim/keypad.ts';
+import { BuddyOp, MAX_INCOMING, MAX_OWN, encodeBuddyRequest, parseBuddyRequest } from '../../server/buddies.ts';
 
 const SEED = 11;
 
@@ -91,6 +92,26 @@ describe('buddy list', () => {
       assert.match(alice.uart.text(), /ok: block bob/);
       assert.ok(waitEvent(w, 'alice', 'buddy.list', { op: 'block', blocked: '1' }, 0, 30_000_000), 'the queued block reached the server');
       assert.deepEqual(w.login.service.buddies.list('alice'), [{ kind: 4, name: 'bob' }]);
+    } finally { w.close(); }
+  });
+
+  test('the largest list answer (MAX_OWN + MAX_INCOMING entries, 32-byte names) reaches the phone over Noise_IK', () => {
+    const w = backboneWorld(SEED + 3);
+    try {
+      const name = (i: number) => `u${String(i).padStart(3, '0')}${'x'.repeat(28)}`;
+      const pw = 'password-1';
+      w.login.store.register('alice', 'alice-secret-1');
+      for (let i = 0; i < MAX_OWN + MAX_INCOMING; i++) w.login.store.register(name(i), pw);
+      const op = (o: number, user: string, pass: string, target: string) =>
+        assert.equal(w.login.service.buddies.handle(parseBuddyRequest(encodeBuddyRequest(o, user, pass, target))!)[0], 0);
+      for (let i = 0; i < MAX_OWN; i++) op(BuddyOp.ADD, 'alice', 'alice-secret-1', name(i));
+      for (let i = MAX_OWN; i < MAX_OWN + MAX_INCOMING; i++) op(BuddyOp.ADD, name(i), pw, 'alice');
+      w.addNode('alice', '198.51.100.40', { user: 'alice', password: 'alice-secret-1' }, { bootAtUs: 1_000 });
+      const ev = waitEvent(w, 'alice', 'buddy.list', { op: 'sync' }, 0, 30_000_000);
+      assert.ok(ev, 'alice synced the full list');
+      assert.equal(ev.kv.sent, String(MAX_OWN));
+      assert.equal(ev.kv.received, String(MAX_INCOMING));
+      assert.equal(w.nodes.get('alice')?.crash ?? null, null);
     } finally { w.close(); }
   });
 });

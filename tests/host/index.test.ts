@@ -113,3 +113,52 @@ test('index: unknown names end with a definite answer from the directory; offlin
     c.close();
   } finally { w.close(); }
 });
+
+// Kademlia §2.3: a supernode that joins looks up its own ID and then refreshes every bucket further than its
+// closest neighbour (and, later, any bucket with no lookup for a while). Without the refresh, 60 supernodes
+// booting within 5 s (as in `npm run scale`) left about half of their buckets short of min(k, n) contacts and
+// some empty; at 1,000 nodes, lookups ending at such a table missed all k holders (6 of 1,000 searches).
+test('index: routing tables — after the join, every supernode knows min(k, n) supernodes of each of its k-buckets', () => {
+  const nSn = 60;
+  const w = new World({ seed: 1 });
+  w.addLoginServer('198.51.100.10');
+  const ipOf = (i: number) => `44.1.${i >> 8}.${(i & 255) + 1}`;
+  for (let i = 0; i < 7; i++) w.bootstrapEntry(ipOf(i));
+  const nodes = Array.from({ length: nSn }, (_, i) => w.addNode(`sn${i}`, ipOf(i), { supernode: 'auto', port: 33033 }, { bootAtUs: Math.floor((i / nSn) * 5e6) }));
+  try {
+    w.runUntil(() => false, 60_000_000);
+    const ids = nodes.map((n) => snId(n.host.ip, 33033));
+    const bucketOf = (d: bigint) => d.toString(2).length - 1;
+    // DHT_FIND for target id ^ 2^b: the bucket-b contacts are closer to it than any other, so the answer's k
+    // contacts hold min(k, known in bucket b) of them.
+    const probe = w.net.addHost('probe', '47.9.9.9', { link: w.accessLink });
+    const want = new Map<number, { node: number; b: number; members: Set<number> }>();
+    const short: string[] = [];
+    let answered = 0;
+    const sock = probe.udpBind(40000, (_s, _p, d) => {
+      if (d[0] !== 0x31) return; // DHT_FOUND [txid u32][records u8 = 0][n u8][(ip u32, port u16) × n]
+      const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+      const e = want.get(dv.getUint32(1));
+      if (!e) return;
+      answered++;
+      let known = 0;
+      for (let i = 0; i < d[6]; i++) if (e.members.has(dv.getUint32(7 + 6 * i) >>> 0)) known++;
+      if (known < Math.min(K, e.members.size)) short.push(`sn${e.node} bucket ${e.b}: ${known} of ${e.members.size}`);
+    });
+    nodes.forEach((n, x) => {
+      const byBucket = new Map<number, Set<number>>();
+      nodes.forEach((m, j) => { if (j !== x) { const b = bucketOf(ids[j] ^ ids[x]); byBucket.set(b, (byBucket.get(b) ?? new Set()).add(m.host.ip >>> 0)); } });
+      for (const [b, members] of byBucket) {
+        const txid = x * 64 + b;
+        want.set(txid, { node: x, b, members });
+        const f = new Uint8Array(15); // DHT_FIND [txid u32][target u64][wantValue u8 = 0][name str8 = ""]
+        f[0] = 0x30; new DataView(f.buffer).setUint32(1, txid); new DataView(f.buffer).setBigUint64(5, ids[x] ^ (1n << BigInt(b)));
+        sock.send(n.host.ip, 33033, f);
+      }
+    });
+    w.runUntil(() => answered >= want.size, w.sched.nowUs + 3_000_000);
+    assert.equal(answered, want.size, 'every supernode answered every probe');
+    assert.ok(want.size > 5 * nSn, `${want.size} buckets probed`);
+    assert.deepEqual(short, [], `${short.length} of ${want.size} buckets short of min(k, n) contacts`);
+  } finally { w.close(); }
+});

@@ -14,8 +14,6 @@ import Database from 'better-sqlite3';
 
 import {
   ErrCode,
-  KIND_ERROR,
-  KIND_RESPONSE,
   Op,
   Status,
   decodeResponse,
@@ -28,9 +26,6 @@ import {
   type ResponsePayload,
 } from '../../server/protocol.ts';
 import {
-  REQUEST_NONCE,
-  RESPONSE_NONCE,
-  deriveSessionKey,
   generateX25519,
   hkdf,
   loadOrCreateServerKey,
@@ -38,7 +33,6 @@ import {
   openResponse,
   seal,
   sealRequest,
-  sealRequestV0,
   x25519,
   x25519Public,
 } from '../../server/keys.ts';
@@ -154,32 +148,6 @@ describe('crypto primitives (published test vectors)', () => {
     assert.equal(open(key, nonce, bad, aad), null);
     assert.equal(open(key, nonce, out), null, 'AAD is authenticated');
     assert.equal(open(key, nonce, out.subarray(0, 15)), null, 'shorter than a tag');
-  });
-
-  test('protocol known-answer vector (independently computed with Python cryptography)', () => {
-    const serverPriv = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
-    const ephPriv = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
-    const serverPub = x25519Public(serverPriv);
-    assert.equal(toHex(serverPub), '07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c');
-    // v0 (deprecated, still accepted by the server for firmware/buddy/seal.ts): issue #7 moved LOGIN to Noise_IK.
-    const { body, key } = sealRequestV0(serverPub, encodeLogin('alice', 'correct horse'), ephPriv, 0x01020304);
-    assert.equal(toHex(key), 'ff77551188f385ba1ee728995c32e3aca00e7b4ca4d73ff617f5aa92a4d3f050');
-    assert.equal(
-      toHex(body),
-      '010203040179a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a' +
-        '078ea244f251287886301e217aa259c0a2cb0f43de41e294871d49c15944b8a9f822d2df2c',
-    );
-
-    // The server, given the same key and a store where alice is user 1, produces the vector reply.
-    const store = new UserStore(':memory:', { scryptN: TEST_N });
-    store.register('alice', 'correct horse');
-    const svc = new LoginService({ store, staticPrivateKey: serverPriv });
-    assert.deepEqual(svc.publicKey, serverPub);
-    const res = svc.handleFrame(body, 'kat');
-    assert.ok(res);
-    assert.equal(toHex(res), '0102030402bf1fdeb242b671acc0d0499d8ef29fcc7f759583687728c99c59ac');
-    assert.deepEqual(deriveSessionKey(x25519(serverPriv, body.subarray(5, 37)), body.subarray(5, 37), serverPub), key);
-    store.close();
   });
 });
 
@@ -353,11 +321,10 @@ describe('LoginService requests', () => {
 // -------------------------------------------------------------------------------------------------
 
 describe('malformed and hostile frames', () => {
-  // v1 error frame [reqId][code] (issue #7, Noise login); v0 [reqId][KIND_ERROR][code] when the body looked
-  // like a v0 request (kind byte 0x01), which a tampered first byte can make it.
+  // Error frame [reqId][code] (issue #7, Noise login; the one-shot v0 format with its 0x01 byte is gone).
   const expectError = (res: Uint8Array | null, reqId: number, code: number) => {
     assert.ok(res, 'expected an error frame, got close');
-    assert.ok(res.length === 5 || (res.length === 6 && res[4] === KIND_ERROR), `error frame length ${res.length}`);
+    assert.equal(res.length, 5, `error frame length ${res.length}`);
     assert.equal(readU32(res, 0), reqId);
     assert.equal(res[res.length - 1], code);
   };
@@ -370,25 +337,35 @@ describe('malformed and hostile frames', () => {
     assert.equal(h.svc.handleFrame('garbage' as unknown as Uint8Array, 'p'), null);
   });
 
-  test('bad kind byte or too short for ephPub+tag → MALFORMED, reqId echoed', () => {
+  test('too short for Noise_IK message 1 (e 32 + s 48 + tag 16) → MALFORMED, reqId echoed', () => {
     const h = harness();
-    const { body } = sealRequestV0(h.svc.publicKey, encodeLookup('alice'), undefined, 0xdeadbeef);
-    expectError(h.svc.handleFrame(body.subarray(0, 4), 'p'), 0xdeadbeef, ErrCode.MALFORMED);
-    expectError(h.svc.handleFrame(body.subarray(0, 5), 'p'), 0xdeadbeef, ErrCode.MALFORMED);
-    expectError(h.svc.handleFrame(body.subarray(0, 5 + 32 + 15), 'p'), 0xdeadbeef, ErrCode.MALFORMED);
-    for (const kind of [0x00, 0x02, 0x03, 0xff]) {
-      const b = body.slice();
-      b[4] = kind;
-      expectError(h.svc.handleFrame(b, 'p'), 0xdeadbeef, ErrCode.MALFORMED);
+    const { body } = sealRequest(h.svc.publicKey, encodeLookup('alice'), undefined, 0xdeadbeef);
+    for (const n of [4, 5, 4 + 32, 4 + 32 + 48 + 15]) {
+      expectError(h.svc.handleFrame(body.subarray(0, n), 'p'), 0xdeadbeef, ErrCode.MALFORMED);
     }
+  });
+
+  test('a v0-format request (0x01, ephPub, one-shot AEAD) is refused: no fixed-header format is accepted', () => {
+    const h = harness();
+    h.register('alice', 'correct horse');
+    const before = h.svc.stats;
+    // [reqId][0x01][ephPub 32][ciphertext ‖ tag]: the shape of the removed v0 LOGIN, short and long.
+    for (const ctLen of [16 + 21, 16 + 200]) {
+      const b = new Uint8Array(4 + 1 + 32 + ctLen);
+      for (let i = 0; i < b.length; i++) b[i] = (i * 37 + 11) & 0xff;
+      b.set([0, 0, 0, 9, 0x01], 0);
+      expectError(h.svc.handleFrame(b, 'p'), 9, b.length < 4 + 96 ? ErrCode.MALFORMED : ErrCode.DECRYPT_FAILED);
+    }
+    assert.equal(h.svc.stats.ok, before.ok);
+    assert.equal(h.svc.stats.login, before.login);
   });
 
   test('tampered ciphertext, tag, ephPub, wrong server key, low-order key → DECRYPT_FAILED', () => {
     const h = harness();
     h.register('alice', 'correct horse');
     const { body } = sealRequest(h.svc.publicKey, encodeLogin('alice', 'correct horse'), undefined, 7);
-    // Every single-bit flip after the kind byte must be caught.
-    for (let i = 5; i < body.length; i++) {
+    // Every single-bit flip after the reqId must be caught.
+    for (let i = 4; i < body.length; i++) {
       const b = body.slice();
       b[i] ^= 1 << (i % 8);
       expectError(h.svc.handleFrame(b, 'p'), 7, ErrCode.DECRYPT_FAILED);
@@ -450,7 +427,7 @@ describe('malformed and hostile frames', () => {
         continue;
       }
       errors++;
-      assert.ok(res.length === 5 || (res.length === 6 && res[4] === KIND_ERROR));
+      assert.equal(res.length, 5);
       assert.equal(readU32(res, 0), readU32(body, 0));
       assert.ok(res[res.length - 1] === ErrCode.MALFORMED || res[res.length - 1] === ErrCode.DECRYPT_FAILED);
     }
