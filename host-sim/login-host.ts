@@ -32,12 +32,13 @@ export const LOGIN_SERVICE_US = 50_000;
 export const OTHER_SERVICE_US = 1_000;
 export const LOGIN_WORKERS = 4;
 
-export function startLoginServer(host: SimHost, port: number, sched: Scheduler, rng: Rng, dbPath = ':memory:'): LoginHost {
+export function startLoginServer(host: SimHost, port: number, sched: Scheduler, rng: Rng, dbPath = ':memory:', scryptN?: number): LoginHost {
   const keyRng = rng.split('login-server-key');
   const priv = new Uint8Array(32);
   for (let i = 0; i < 32; i++) priv[i] = keyRng.u32() & 255;
   const saltRng = rng.split('login-server-salts');
   const store = new UserStore(dbPath, {
+    scryptN,
     randomBytes: (n) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = saltRng.u32() & 255; return b; },
     nowMs: () => Math.floor(sched.nowUs / 1000),
   });

@@ -48,6 +48,12 @@ export interface WorldOpts {
   coreDelayUs?: number;
   accessLink?: Partial<LinkParams>;
   verbose?: boolean;
+  /**
+   * scrypt cost N of the simulated login server's password store (default 16384, the production value). Virtual
+   * time charges the production cost per hash either way (host-sim/login-host.ts), so a lower N changes no
+   * figure, only the wall time of big runs (host-sim/scale.ts: 10,000 logins × 2 hashes).
+   */
+  loginScryptN?: number;
 }
 
 export class World {
@@ -73,7 +79,7 @@ export class World {
   addLoginServer(ip: string): LoginHost {
     const host = this.net.addHost('login', ip, { link: this.accessLink });
     this.loginIp = host.ip;
-    this.login = startLoginServer(host, LOGIN_PORT, this.sched, this.rng.split('login'));
+    this.login = startLoginServer(host, LOGIN_PORT, this.sched, this.rng.split('login'), ':memory:', this.opts.loginScryptN);
     return this.login;
   }
 
