@@ -119,6 +119,18 @@ export class Client {
   avoidPort: i32 = 0;
   /** Login attempts started since boot (console / tests). */
   attempts: u32 = 0;
+  /**
+   * Set when we left a bootstrap supernode for the host-cache entries it gave us (once per login: if none of
+   * them answers, the next bootstrap supernode keeps us).
+   */
+  leftBootstrap: bool = false;
+}
+
+/** Whether ip:port is one of the provisioned bootstrap supernodes. */
+function isBootstrap(ip: u32, port: i32): bool {
+  const cfg = node.cfg;
+  for (let k = 0; k < cfg.bootstrapCount; k++) if (cfg.bootstrapIp[k] == ip && cfg.bootstrapPort[k] == port) return true;
+  return false;
 }
 
 /**
@@ -167,6 +179,8 @@ function startProbing(now: i64): void {
   for (let j = 0; j < order.length; j++) {
     const ip = hostCache.ip[order[j]], port = hostCache.port[order[j]];
     if (node.isSelf(ip, port) || (ip == client.avoidIp && port == client.avoidPort)) continue;
+    // skype-facts.md: the bootstrap supernodes only when no host-cache entry answers (the next phase).
+    if (isBootstrap(ip, port)) continue;
     pool.push(order[j]);
   }
   while (pool.length > 0 && client.probeIp.length < HC_PROBE_N) {
@@ -333,10 +347,17 @@ export function clientOnFrame(c: Conn, type: u8, r: ByteReader, now: i64): void 
     callOnRouted(from, r, now);
   } else if (type == MSG_RELAYED) mediaOnRelayed(r, now);
   else if (type == MSG_RELAY_REFUSED) clientOnRelayRefused(c.ip, c.port, r, now);
-  else if (type == MSG_BUSY) onBusy(c, now);
+  else if (type == MSG_BUSY) onBusy(c, r, now);
   else if (type == MSG_PREFIX_RESP) clientOnPrefixResp(r, now);
   else if (imOnClientFrame(type, r, now)) { /* IM (issue #8, im/im.ts) */ }
   else stats.unexpected++;
+}
+
+function readNodeList(r: ByteReader, n: i32, nowS: u32): void {
+  for (let i = 0; i < n && r.ok; i++) {
+    const ip = r.u32(); const port = <i32>r.u16();
+    if (r.ok && !(ip == node.localIp && port == node.port)) hostCache.note(ip, port, nowS, -1, 0);
+  }
 }
 
 /** HELLO_ACK: [observedIp u32][observedPort u16][n u8][(ip u32, port u16) × n] — the SN's node list. */
@@ -344,16 +365,14 @@ function onHelloAck(r: ByteReader, now: i64): void {
   r.u32(); r.u16();
   const n = <i32>r.u8();
   const nowS = <u32>(now / 1_000_000);
-  for (let i = 0; i < n && r.ok; i++) {
-    const ip = r.u32(); const port = <i32>r.u16();
-    if (r.ok && !(ip == node.localIp && port == node.port)) hostCache.note(ip, port, nowS, -1, 0);
-  }
+  readNodeList(r, n, nowS);
   // Our SN itself, unless we reached it only on a web port (its UDP port is its own port, not 443/80).
   if (client.snIp != 0 && !client.tcpRestricted) hostCache.note(client.snIp, client.snPort, nowS, -1, 0);
   client.hostCache = hostCache.texts();
   if (!r.ok) { stats.malformed++; return; }
   presenceSetChallenge(r.remaining() >= 16 ? r.take(16) : 0); // issue #7: signed in PUBLISH
   if (client.state != SC_HELLO) return;
+  if (leaveBootstrap(now)) return;
   if (node.cfg.register && !client.registered) sendSealed(OP_REGISTER, now);
   else sendSealed(OP_LOGIN, now);
 }
@@ -396,6 +415,7 @@ function onLoginResp(r: ByteReader, now: i64): void {
   client.state = SC_ONLINE;
   client.deadlineUs = NEVER;
   client.failures = 0;
+  client.leftBootstrap = false;
   client.avoidIp = 0; client.avoidPort = 0;
   client.relayIp = client.snIp; client.relayPort = client.snPort;
   event("login.ok", "user=" + node.cfg.user + " ms=" + ((now - client.loginStartUs) / 1000).toString() +
@@ -432,9 +452,30 @@ export function clientOnKeepaliveAck(srcIp: u32, srcPort: i32, r: ByteReader, no
   startNatDiscovery(now);
 }
 
+function leaveBootstrap(now: i64): bool {
+  const c = client.sn;
+  if (c === null || client.leftBootstrap || !client.udpOk || !isBootstrap(c.ip, c.port)) return false;
+  let others = 0;
+  for (let i = 0; i < hostCache.size; i++) {
+    if (!isBootstrap(hostCache.ip[i], hostCache.port[i]) && !node.isSelf(hostCache.ip[i], hostCache.port[i])) others++;
+  }
+  if (others == 0) return false;
+  client.leftBootstrap = true;
+  event("sn.leave-bootstrap", "sn=" + endpointToString(c.ip, c.port) + " hc=" + others.toString());
+  connClose(c);
+  client.sn = null;
+  startProbing(now);
+  return true;
+}
+
 /** Our SN is full: connect to the next supernode that answered our probes (or start over). */
-function onBusy(c: Conn, now: i64): void {
+function onBusy(c: Conn, r: ByteReader, now: i64): void {
   event("sn.busy", "sn=" + endpointToString(c.ip, c.port));
+  if (r.remaining() > 0) {
+    readNodeList(r, <i32>r.u8(), <u32>(now / 1_000_000));
+    if (!r.ok) stats.malformed++;
+    client.hostCache = hostCache.texts();
+  }
   connClose(c);
   client.sn = null;
   client.avoidIp = c.ip; client.avoidPort = c.port;

@@ -6,6 +6,7 @@ import { connKeepaliveAddr } from "./conns";
 import { relayAliasOnFrame, relayAliasResolve } from "../sec/relay-alias";
 import { MSG_RELAY_ALIAS } from "../wire/types";
 import { ByteReader, ByteWriter } from "../lib/bytes";
+import { Prng } from "../lib/prng";
 import { tx, txBegin, txSendTcp, txSendUdp } from "../lib/tx";
 import { NEVER } from "../lib/clock";
 import { event } from "../lib/log";
@@ -226,7 +227,7 @@ export function snOnClientFrame(c: Conn, type: u8, r: ByteReader, now: i64): voi
       // Shed load instead of collapsing: the client goes to another supernode.
       sn.clients--; sn.clientsRefused++;
       c.role = ROLE_PENDING;
-      txBegin(MSG_BUSY);
+      writeNodeList(txBegin(MSG_BUSY), node.prngOverlay);
       connSend(c);
       connClose(c);
       return;
@@ -236,9 +237,7 @@ export function snOnClientFrame(c: Conn, type: u8, r: ByteReader, now: i64): voi
     if (!r.ok) { stats.malformed++; return; }
     // Node list for the client's host cache: the supernodes we know best (longest-lived first).
     const w = txBegin(MSG_HELLO_ACK).u32(c.ip).u16(<u32>c.port);
-    const order = hostCache.best(HELLO_ACK_NODES);
-    w.u8(<u32>order.length);
-    for (let j = 0; j < order.length; j++) w.u32(hostCache.ip[order[j]]).u16(<u32>hostCache.port[order[j]]);
+    writeNodeList(w, node.prngOverlay);
     presenceWriteChallenge(w, c.handle, node.prngOverlay); // issue #7: PUBLISH must sign it (sec/presence.ts)
     connSend(c);
   } else if (type == MSG_LOGIN) {
@@ -302,8 +301,18 @@ function broadcastPut(rec: PresenceRecord): void {
   for (let i = 0; i < ks.length; i++) { txBegin(MSG_INDEX_PUT); rec.write(tx); connSend(ks[i]); }
 }
 
-/** Supernodes listed in a HELLO_ACK (6 bytes each). */
 const HELLO_ACK_NODES: i32 = 32;
+const HELLO_ACK_BEST: i32 = 16;
+function writeNodeList(w: ByteWriter, rng: Prng): void {
+  const order = hostCache.best(hostCache.size);
+  const n = min(HELLO_ACK_NODES, order.length);
+  for (let j = HELLO_ACK_BEST; j < n; j++) {
+    const k = j + <i32>rng.below(<u32>(order.length - j));
+    const t = order[j]; order[j] = order[k]; order[k] = t;
+  }
+  w.u8(<u32>n);
+  for (let j = 0; j < n; j++) w.u32(hostCache.ip[order[j]]).u16(<u32>hostCache.port[order[j]]);
+}
 
 export function snOnPeerFrame(c: Conn, type: u8, r: ByteReader, now: i64): void {
   if (type == MSG_SN_HELLO) {
