@@ -184,3 +184,43 @@ test('prefix search at the directory: byte order, limit, "more" flag', () => {
     assert.deepEqual(store.prefix('x', 10), []);
   } finally { store.close(); }
 });
+
+test('bootstrap supernodes only bootstrap: fresh phones leave them for the node list they give, spread over the other supernodes; a full bootstrap supernode\'s BUSY carries a node list', () => {
+  // 12 supernodes, the first 3 of them bootstrap; 30 fresh phones (empty host caches).
+  const { w, sns, phones } = world(53, 12, 30);
+  try {
+    assert.ok(w.runUntil(() => phones.every((p) => lastLogin(w, p.name)), 60_000_000), 'all logged in');
+    const boot = new Set(sns.slice(0, 3).map((s) => `${ipToString(s.host.ip)}:33033`));
+    const onBoot = phones.filter((p) => boot.has(lastLogin(w, p.name)!.kv.sn)).length;
+    const left = new Set(w.events.filter((e) => e.name === 'sn.leave-bootstrap').map((e) => e.node));
+    assert.ok(left.size >= 25, `${left.size} of 30 phones left their bootstrap supernode`);
+    assert.ok(onBoot <= 3, `${onBoot} of 30 phones logged in on a bootstrap supernode`);
+    const per = new Map<string, number>();
+    for (const p of phones) { const s = lastLogin(w, p.name)!.kv.sn; per.set(s, (per.get(s) ?? 0) + 1); }
+    assert.ok(per.size >= 6, `phones spread over ${per.size} supernodes`);
+  } finally { w.close(); }
+
+  // Only bootstrap supernodes: nowhere else to go, so the phones stay (no hop).
+  const small = world(54, 3, 6);
+  try {
+    assert.ok(small.w.runUntil(() => small.phones.every((p) => lastLogin(small.w, p.name)), 60_000_000), 'all logged in');
+    assert.equal(small.w.events.filter((e) => e.name === 'sn.leave-bootstrap').length, 0);
+  } finally { small.w.close(); }
+
+  // Full bootstrap supernodes (snMaxClients=0): their BUSY lists the others, and the fresh phones log in there.
+  const w2 = new World({ seed: 55 });
+  try {
+    w2.addLoginServer('198.51.100.10');
+    for (let i = 0; i < 2; i++) w2.bootstrapEntry(`198.51.100.${21 + i}`);
+    for (let i = 0; i < 6; i++) {
+      const n = w2.addNode(`sn${i}`, `198.51.100.${21 + i}`, { supernode: 'auto', port: 33033 }, { bootAtUs: i * 50_000 });
+      if (i < 2) n.flash.write(1, new TextEncoder().encode(new TextDecoder().decode(n.flash.read(1)!) + 'snMaxClients=0\n'));
+    }
+    // Let the supernodes learn each other before the phones come.
+    w2.runUntil(() => false, 3_000_000);
+    const ps = [0, 1, 2, 3].map((i) => w2.addNode(`p${i}`, `198.51.100.${60 + i}`, { user: `user${i}`, password: 'password-1', register: true }, { bootAtUs: 3_500_000 + i * 100_000 }));
+    assert.ok(w2.runUntil(() => ps.every((p) => lastLogin(w2, p.name)), 60_000_000), 'all logged in despite full bootstrap supernodes');
+    assert.ok(w2.events.some((e) => e.name === 'sn.busy'), 'refused by a full bootstrap supernode');
+    for (const p of ps) assert.ok(!['198.51.100.21:33033', '198.51.100.22:33033'].includes(lastLogin(w2, p.name)!.kv.sn));
+  } finally { w2.close(); }
+});
