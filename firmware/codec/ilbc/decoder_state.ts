@@ -2,23 +2,15 @@
 // persists between frames, allocated once at construction.
 
 import {
-  BLOCKL_20MS, BLOCKL_30MS, NSUB_20MS, NSUB_30MS, NASUB_20MS, NASUB_30MS, LPC_N_20MS, LPC_N_30MS,
-  NO_OF_BYTES_20MS, NO_OF_BYTES_30MS, STATE_SHORT_LEN_20MS, STATE_SHORT_LEN_30MS, LPC_FILTERORDER,
+  LPC_FILTERORDER,
   NSUB_MAX, BLOCKL_MAX, ENH_BUFL, ENH_BUFL_FILTEROVERHEAD, ENH_NBLOCKS_TOT,
 } from "./defs";
 import { LSF_MEAN } from "./tables";
+import { FrameMode } from "./frame_mode";
 import { wr, wr32 } from "./spl_math";
 import { copy16, zero16 } from "./spl_vector";
 
-export class DecoderState {
-  mode: i32 = 20;
-  blockl: i32 = BLOCKL_20MS;
-  nsub: i32 = NSUB_20MS;
-  nasub: i32 = NASUB_20MS;
-  lpcN: i32 = LPC_N_20MS;
-  noOfBytes: i32 = NO_OF_BYTES_20MS;
-  stateShortLen: i32 = STATE_SHORT_LEN_20MS;
-
+export class DecoderState extends FrameMode {
   lastLag: i32 = 20;
   consPLICount: i32 = 0;
   prevEnhPl: i32 = 0;
@@ -51,19 +43,13 @@ export class DecoderState {
   enhPeriod: usize = changetype<usize>(this.aEnhPeriod);
 
   constructor(mode: i32, useEnhancer: bool) {
+    super();
     this.init(mode, useEnhancer);
   }
 
   /** Reset to the initial state for frame mode 20 or 30 ms. */
   init(mode: i32, useEnhancer: bool): void {
-    const is30 = mode == 30;
-    this.mode = is30 ? 30 : 20;
-    this.blockl = is30 ? BLOCKL_30MS : BLOCKL_20MS;
-    this.nsub = is30 ? NSUB_30MS : NSUB_20MS;
-    this.nasub = is30 ? NASUB_30MS : NASUB_20MS;
-    this.lpcN = is30 ? LPC_N_30MS : LPC_N_20MS;
-    this.noOfBytes = is30 ? NO_OF_BYTES_30MS : NO_OF_BYTES_20MS;
-    this.stateShortLen = is30 ? STATE_SHORT_LEN_30MS : STATE_SHORT_LEN_20MS;
+    this.setMode(mode);
 
     copy16(this.lsfdeqold, changetype<usize>(LSF_MEAN), LPC_FILTERORDER);
     zero16(this.syntMem, LPC_FILTERORDER);
