@@ -13,6 +13,8 @@ import { runScenario, summary, SCENARIOS, CODECS, type ScenarioName } from './sc
 import { decodeWav, readWavFile } from './audio-io.js';
 import { runBuddies, buddiesSummary } from './scenarios/buddies.js';
 import { writeConference, conferenceSummary } from './scenarios/conference.js';
+import { writeConferencePaths, conferencePathsSummary } from './scenarios/conference-paths.js';
+import { writeConference10, conferenceCrashSummary } from './scenarios/conference-crash.js';
 import { writeHold, holdSummary } from './scenarios/hold.js';
 import { writeTransfer, transferSummary } from './scenarios/transfer.js';
 import { writeMultilogin, multiloginSummary } from './scenarios/multilogin.js';
@@ -54,6 +56,20 @@ program.command('run', { isDefault: true })
       } catch (e) { fail((e as Error).message); }
       process.stdout.write(text + `\n  report  ${path.join(opts.out, `${opts.scenario}-report.json`)}\n`);
       process.exitCode = ok ? 0 : 2;
+      return;
+    }
+    if (opts.scenario === 'conference-paths') { // issue #8: conference legs' paths and codecs (host-sim/scenarios/conference-paths.ts); --codec sets every phone's offer (default pcmu)
+      let r;
+      try { r = writeConferencePaths({ seed: opts.seed, outDir: opts.out, codecs: [opts.codec ?? 'pcmu'] }); } catch (e) { fail((e as Error).message); }
+      process.stdout.write(conferencePathsSummary(r!) + `\n  report  ${path.join(opts.out, 'conference-paths-report.json')}\n`);
+      process.exitCode = r!.ok ? 0 : 2;
+      return;
+    }
+    if (opts.scenario === 'conference10') { // issue #8: 10 parties, the host loses power (host-sim/scenarios/conference-crash.ts)
+      let r;
+      try { r = writeConference10({ seed: opts.seed, outDir: opts.out }); } catch (e) { fail((e as Error).message); }
+      process.stdout.write(conferenceCrashSummary(r!) + `\n  report  ${path.join(opts.out, 'conference10-report.json')}\n`);
+      process.exitCode = r!.ok ? 0 : 2;
       return;
     }
     if (opts.scenario === 'multilogin' || opts.scenario === 'offline-im') { // issue #8 (host-sim/scenarios/multilogin.ts, offline-im.ts)

@@ -16,7 +16,7 @@ import type { FwEvent } from './firmware.js';
 import { callQuality, type CallQuality } from './emodel.js';
 import { capturePcap } from './pcap.js';
 
-export const SCENARIOS = ['default', 'firewall', 'wrong-password', 'buddies', 'multilogin', 'offline-im', 'conference', 'hold', 'transfer'] as const;
+export const SCENARIOS = ['default', 'firewall', 'wrong-password', 'buddies', 'multilogin', 'offline-im', 'conference', 'hold', 'transfer', 'conference-paths', 'conference10'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const CODECS = ['ilbc30', 'ilbc20', 'pcmu', 'pcma'] as const;
 

@@ -10,16 +10,22 @@ import { PresenceRecord, addrUser } from "../wire/record";
 import { deviceId, myAddr } from "../im/device";
 import {
   BYE_NORMAL, FLAG_PUBLIC, FLAG_UDP_OK, MSG_ANSWER, MSG_BYE, MSG_CONF_ADD, MSG_CONF_CAPS, MSG_CONF_HANDOVER, MSG_CONF_ROSTER,
-  MSG_INVITE, MSG_RINGING, MSG_ROUTE, USER_MAX,
+  MSG_INVITE, MSG_RINGING, MSG_ROUTE, USER_MAX, MSG_NAT_INFO, MSG_PATH_DOWN,
 } from "../wire/types";
 import { AUDIO_BLOCK_MAX, media, MediaSession, mediaCapture, mediaSessionStart } from "../media/session";
-import { PT_PCMA, PT_PCMU } from "../media/codec";
+import { codecName } from "../lib/config";
 import { Mixer, MIX_PARTIES_MAX } from "../media/mixer";
-import { CAND_FLAG_NAT_INFO, natInfoSkip } from "../nat/punch";
+import { natPredictProbe } from "../nat/discovery";
+import {
+  legBindCallId, legCodecOk, legDeadline, legMaybePunch, legMediaInit, legNatInfoDue, legNetReset, legNetStop, legOnNatInfo,
+  legOnPathDown, legOwnsEndpoint, legPathStart, legPathText, legReadCandidates, legTick, legWriteCandidates, legWriteNatInfo,
+  legWriteOffer,
+} from "./conf-leg";
 import { callKxEnd, callKxOffer, callKxOnReply } from "../sec/call-kx";
 import { audioPlay, audioStart, audioStop } from "../../hal/audio";
 import { uiRefresh } from "../ui/phone-ui";
 import { call, callBeginSignal, callHangupAs, callSendSignal, CALL_ACTIVE } from "./call";
+import { failoverDeadline, failoverExpects, failoverOnCallEnded, failoverOnRoster, failoverReset, failoverStatusText, failoverTick } from "./conf-failover";
 
 /**
  * N-party conference (issue #8), hosted by one participant who mixes (firmware/media/mixer.ts): every party
@@ -27,10 +33,12 @@ import { call, callBeginSignal, callHangupAs, callSendSignal, CALL_ACTIVE } from
  * the ordinary call it started from (call.ts, which keeps whatever path it had — a relayed call stays
  * relayed) plus up to LEGS_MAX legs here. A leg is an ordinary call for the participant (INVITE / RINGING /
  * ANSWER / BYE, keyed by the per-leg handshake of sec/call-kx.ts); on the host its signaling always goes
- * through the supernodes (ROUTE) and its media through the relay (RELAY/RELAYED by callId — UDP, or the
- * host's TCP connection to its supernode when UDP is blocked), so participants behind NATs and UDP-blocking
- * firewalls reach the host without a path of their own. Legs offer G.711 only (PCMU, PCMA): the iLBC codec
- * state is one per phone (media/codec.ts) and belongs to the original call.
+ * through the supernodes (ROUTE), and its media takes the path a call would (call/conf-leg.ts): candidates
+ * in INVITE / RINGING / ANSWER, hole punching with port prediction, direct UDP when it succeeds, otherwise
+ * the relay (RELAY/RELAYED by callId — over UDP, or over TCP when either side has no UDP), with the same
+ * direct-path watchdog and fallback; no direct TCP on a leg. Each leg negotiates its codec like a call (the
+ * configured list) and has codec state of its own (media/codec-bank.ts): the phone-wide iLBC state belongs
+ * to the original call.
  *
  * Roles and election: the phone whose user presses Conf → Add becomes host. It sends CONF_ROSTER to every
  * participant whenever membership changes; each answers once with CONF_CAPS (reachability flags, spare CPU,
@@ -41,6 +49,8 @@ import { call, callBeginSignal, callHangupAs, callSendSignal, CALL_ACTIVE } from
  * host's INVITE without ringing, replacing its current call (call.ts onInvite hook). A host that stays keeps
  * its call with the new host and drops the rest; a host that leaves sends BYE on every leg.
  *
+ * A host that crashes instead (no HANDOVER) is replaced by the participants themselves, from the last ROSTER:
+ * call/conf-failover.ts (detection by the host's silence, ranked successors, takeover through confOpenLeg).
  * Messages (docs/protocol.md §Conference): CONF_CAPS 0x52, CONF_ROSTER 0x53, CONF_HANDOVER 0x54.
  */
 export const LEGS_MAX: i32 = 14;
@@ -73,7 +83,7 @@ export class ConfLeg {
   /** Capability score from CONF_CAPS; -1 until it arrives. */
   score: i32 = -1;
   media: MediaSession;
-  constructor() { this.media = new MediaSession(); this.media.relayOnly = true; }
+  constructor() { this.media = new MediaSession(); legMediaInit(this.media); }
 }
 
 export class Conference {
@@ -110,6 +120,27 @@ export function confLegByCallId(callId: u32): MediaSession | null {
   for (let i = 0; i < conf.legs.length; i++) {
     const l = conf.legs[i];
     if (l.state == LEG_ACTIVE && l.callId == callId) return l.media;
+  }
+  return null;
+}
+
+/**
+ * (Issue #8.) The leg whose direct path an RTP packet from `ip:port` came by: the leg's confirmed direct peer,
+ * else (unless `primaryConfirmed`: the source is the call's own confirmed peer) one of the leg's candidates.
+ * A leg still ringing counts too (its session is not active yet: the participant's first frames, sent as it
+ * answered, arrive before its ANSWER when punching won early; media/session.ts drops them).
+ */
+function legInvited(l: ConfLeg): bool { return l.state == LEG_CALLING || l.state == LEG_RINGING || l.state == LEG_ACTIVE; }
+
+export function confLegByEndpoint(ip: u32, port: i32, primaryConfirmed: bool): MediaSession | null {
+  for (let i = 0; i < conf.legs.length; i++) {
+    const l = conf.legs[i];
+    if (legInvited(l) && legOwnsEndpoint(l.media, ip, port, true)) return l.media;
+  }
+  if (primaryConfirmed) return null;
+  for (let i = 0; i < conf.legs.length; i++) {
+    const l = conf.legs[i];
+    if (legInvited(l) && legOwnsEndpoint(l.media, ip, port, false)) return l.media;
   }
   return null;
 }
@@ -201,6 +232,8 @@ function startHosting(now: i64): void {
 function startLeg(i: i32, name: string, now: i64): bool {
   const l = leg(i);
   l.user = name; l.addr = name; l.score = -1; l.startUs = now;
+  legNetReset(l.media);
+  natPredictProbe(now); // behind a sequential symmetric NAT: the prediction base for the leg's INVITE (as callDial)
   l.searchTxid = node.prngCall.next();
   if (!clientSearch(l.searchTxid, name)) { l.state = LEG_IDLE; return false; }
   l.state = LEG_SEARCHING;
@@ -218,11 +251,12 @@ export function confOnSearchResult(txid: u32, found: u32, r: ByteReader, now: i6
   if (found == 0 || !rec.read(r) || rec.user != l.user) { legEnd(l, "not-found", now, false); return true; }
   l.callId = node.prngCall.next() | 1;
   l.addr = rec.addr();
-  // INVITE by way of the supernodes, G.711 only, our UDP flag but no candidates: the participant uses the relay.
+  // INVITE by way of the supernodes, as a call's: our codecs, candidates and NAT info (call/conf-leg.ts).
+  legBindCallId(l.media, l.callId);
   const w = routeBegin(l.addr, MSG_INVITE);
   w.u32(l.callId).str8(node.cfg.user).str8(l.user);
-  w.u8(2).u8(PT_PCMU).u8(PT_PCMA);
-  w.u8(client.udpOk ? FLAG_UDP_OK : 0).u8(0);
+  legWriteOffer(w);
+  legWriteCandidates(l.media, w);
   callKxOffer(l.callId, node.cfg.user, l.user, w);
   w.u32(deviceId()); // [devId u32] of our device (multiple logins, call.ts onInvite)
   routeSend();
@@ -238,15 +272,6 @@ function routeBegin(to: string, type: u8): ByteWriter {
 
 function routeSend(): void { const sn = client.sn; if (sn !== null) connSend(sn); }
 
-/** Skips [flags u8][c u8][(ip u32, port u16) × c]; returns the flags. */
-function skipCandidates(r: ByteReader): u8 {
-  const flags = <u8>r.u8();
-  const n = <i32>r.u8();
-  for (let i = 0; i < n && r.ok; i++) { r.u32(); r.u16(); }
-  if ((flags & CAND_FLAG_NAT_INFO) != 0) natInfoSkip(r);
-  return flags & ~CAND_FLAG_NAT_INFO;
-}
-
 /**
  * A signaling message whose callId is not the current call's: ours if it belongs to a leg. `r` is after the
  * callId. Returns false when no leg has that callId (the caller counts it as unexpected).
@@ -257,17 +282,23 @@ export function confOnLegSignal(from: string, type: u8, callId: u32, r: ByteRead
   if (addrUser(from) != l.user) { stats.unexpected++; return true; }
   if (from.indexOf("/") > 0) l.addr = from;
   if (type == MSG_RINGING) {
-    skipCandidates(r);
+    const flags = legReadCandidates(l.media, r);
     if (!r.ok) { stats.malformed++; return true; }
     callKxOnReply(callId, l.user, r, now);
     if (l.state == LEG_CALLING) { l.state = LEG_RINGING; l.deadlineUs = now + RING_TIMEOUT_US; }
+    legMaybePunch(l.media, callId, flags, now);
   } else if (type == MSG_ANSWER) {
     const pt = <u8>r.u8();
-    const flags = skipCandidates(r);
+    const flags = legReadCandidates(l.media, r);
     if (!r.ok) { stats.malformed++; return true; }
     if (l.state != LEG_CALLING && l.state != LEG_RINGING) return true;
-    if ((pt != PT_PCMU && pt != PT_PCMA) || !callKxOnReply(callId, l.user, r, now)) { sendBye(l); legEnd(l, "handshake-or-codec", now, false); return true; }
+    if (!legCodecOk(pt) || !callKxOnReply(callId, l.user, r, now)) { sendBye(l); legEnd(l, "handshake-or-codec", now, false); return true; }
+    legMaybePunch(l.media, callId, flags, now);
     legActivate(l, pt, flags, now);
+  } else if (type == MSG_PATH_DOWN) {
+    if (l.state == LEG_ACTIVE) legOnPathDown(l.media, now);
+  } else if (type == MSG_NAT_INFO) {
+    legOnNatInfo(l.media, r, now); // counts a malformed one
   } else if (type == MSG_BYE) {
     legEnd(l, "remote-hangup", now, false);
     afterMembershipChange(now);
@@ -287,9 +318,11 @@ function legActivate(l: ConfLeg, pt: u8, flags: u8, now: i64): void {
   l.state = LEG_ACTIVE;
   l.deadlineUs = NEVER;
   mediaSessionStart(l.media, pt, l.callId, l.addr, flags, now);
+  legPathStart(l.media, l.callId, now);
   if (!media.active && !conf.audioOn) audioStart(8000);
   conf.audioOn = true;
-  event("conf.leg.active", "peer=" + l.user + " ms=" + ((now - l.startUs) / 1000).toString() + " parties=" + (confParties() + 1).toString());
+  event("conf.leg.active", "peer=" + l.user + " ms=" + ((now - l.startUs) / 1000).toString() + " parties=" + (confParties() + 1).toString() +
+    " codec=" + codecName(<i32>pt));
   afterMembershipChange(now);
   uiRefresh();
 }
@@ -304,8 +337,10 @@ function legEnd(l: ConfLeg, why: string, now: i64, sendByeFirst: bool): void {
   if (sendByeFirst && l.state != LEG_SEARCHING) sendBye(l);
   const wasActive = l.state == LEG_ACTIVE;
   event("conf.leg.ended", "peer=" + l.user + " reason=" + why + (wasActive ? " rtpSent=" + l.media.rtpSent.toString() +
-    " rtpRecv=" + l.media.rtpRecv.toString() + " lost=" + l.media.jb.stats.lost().toString() + " path=" + l.media.path : ""));
+    " rtpRecv=" + l.media.rtpRecv.toString() + " lost=" + l.media.jb.stats.lost().toString() + " " + legPathText(l.media) +
+    " codec=" + codecName(<i32>l.media.pt) + " bytesSent=" + l.media.bytesSent.toString() + " bytesRecv=" + l.media.bytesRecv.toString() : ""));
   if (l.callId != 0) callKxEnd(l.callId);
+  legNetStop(l.media);
   l.media.active = false;
   l.state = LEG_IDLE; l.callId = 0; l.deadlineUs = NEVER; l.score = -1;
   if (activeLegs() == 0 && conf.audioOn) {
@@ -338,6 +373,7 @@ function onCaps(l: ConfLeg, r: ByteReader, now: i64): void {
   if (s < 0) { stats.malformed++; return; }
   l.score = s;
   event("conf.caps", "peer=" + l.user + " score=" + s.toString());
+  sendRoster(); // the scores rank the successors if we fail (call/conf-failover.ts)
   elect(now);
 }
 
@@ -349,6 +385,7 @@ export function confOnCallSignal(type: u8, r: ByteReader, now: i64): void {
     if (!conf.hosting) { stats.unexpected++; return; }
     conf.primaryScore = s;
     event("conf.caps", "peer=" + call.peerUser + " score=" + s.toString());
+    sendRoster(); // the scores rank the successors if we fail (call/conf-failover.ts)
     elect(now);
   } else if (type == MSG_CONF_ROSTER) onRoster(r, now, null);
   else if (type == MSG_CONF_HANDOVER) onHandover(r, now);
@@ -360,11 +397,13 @@ export function confOnCallSignal(type: u8, r: ByteReader, now: i64): void {
 function onRoster(r: ByteReader, now: i64, l: ConfLeg | null): void {
   const id = r.u32(); const n = <i32>r.u8();
   let host = "";
-  for (let i = 0; i < n && r.ok; i++) { const u = r.str8(USER_MAX); r.u16(); if (i == 0) host = u; }
+  const users = new Array<string>(); const scores = new Array<i32>();
+  for (let i = 0; i < n && r.ok; i++) { const u = r.str8(USER_MAX); const sc = <i32>r.u16(); if (i == 0) host = u; users.push(u); scores.push(sc); }
   if (!r.ok || id == 0 || n == 0) { stats.malformed++; return; }
   if (conf.hosting) { stats.unexpected++; return; }
   conf.memberOf = id; conf.hostUser = host; conf.members = n;
   conf.confId = id;
+  failoverOnRoster(id, users, scores); // successors if the host fails (call/conf-failover.ts)
   if (conf.capsSentFor != id) {
     conf.capsSentFor = id;
     const w = l !== null ? routeBegin(l.addr, MSG_CONF_CAPS) : callBeginSignal(MSG_CONF_CAPS);
@@ -491,6 +530,7 @@ function onHandover(r: ByteReader, now: i64): void {
   for (let i = 0; i < n && r.ok; i++) { const u = r.str8(USER_MAX); if (r.ok && u.length > 0) users.push(u); }
   if (!r.ok || id == 0 || newHost.length == 0) { stats.malformed++; return; }
   event("conf.handover.rx", "newHost=" + newHost + " users=" + users.length.toString());
+  failoverReset(); // the host handed over: its roster no longer applies
   conf.confId = id;
   conf.hostUser = newHost;
   conf.capsSentFor = 0; // the new host asks again (ROSTER) and gets our CAPS
@@ -517,6 +557,7 @@ function onHandover(r: ByteReader, now: i64): void {
  * accepted without ringing (replacing the current call if there is one).
  */
 export function confExpects(from: string, now: i64): bool {
+  if (failoverExpects(from, now)) return true; // a successor after a host failure (call/conf-failover.ts)
   if (conf.expectFrom.length == 0 || from != conf.expectFrom || now > conf.expectUntilUs) return false;
   conf.expectFrom = ""; conf.expectUntilUs = NEVER;
   event("conf.rejoin", "host=" + from);
@@ -543,19 +584,43 @@ export function confLeave(now: i64): bool {
 
 /** call.ts end(): the ordinary call ended; the conference goes on with its legs (if any). */
 export function confOnCallEnded(now: i64): void {
+  failoverOnCallEnded(call.peerUser, call.lastResult);
   if (!conf.hosting) return;
   afterMembershipChange(now);
   if (confParties() == 0 && !anyPending()) endConference(now);
 }
 
 export function confDeadline(): i64 {
-  let d = conf.expectUntilUs;
-  for (let i = 0; i < conf.legs.length; i++) { const l = conf.legs[i]; if (l.deadlineUs < d) d = l.deadlineUs; }
+  let d = min(conf.expectUntilUs, failoverDeadline());
+  for (let i = 0; i < conf.legs.length; i++) {
+    const l = conf.legs[i];
+    if (l.deadlineUs < d) d = l.deadlineUs;
+    if (l.state == LEG_ACTIVE) d = min(d, legDeadline(l.media));
+  }
   return d;
+}
+
+/** Per leg: the direct-path watchdog (PATH_DOWN on a loss) and a late port prediction (NAT_INFO). */
+function legsNetTick(now: i64): void {
+  for (let i = 0; i < conf.legs.length; i++) {
+    const l = conf.legs[i];
+    if (l.state == LEG_IDLE || l.state == LEG_SEARCHING) continue;
+    if (l.state == LEG_ACTIVE && legTick(l.media, now)) {
+      routeBegin(l.addr, MSG_PATH_DOWN).u32(l.callId);
+      routeSend();
+    }
+    if (legNatInfoDue(l.media, now)) {
+      const w = routeBegin(l.addr, MSG_NAT_INFO);
+      w.u32(l.callId);
+      legWriteNatInfo(l.media, w);
+      routeSend();
+    }
+  }
 }
 
 export function confTick(now: i64): void {
   if (now >= conf.expectUntilUs) { conf.expectFrom = ""; conf.expectUntilUs = NEVER; }
+  legsNetTick(now);
   for (let i = 0; i < conf.legs.length; i++) {
     const l = conf.legs[i];
     if (now >= l.deadlineUs && l.state != LEG_IDLE && l.state != LEG_ACTIVE) {
@@ -563,6 +628,7 @@ export function confTick(now: i64): void {
       afterMembershipChange(now);
     }
   }
+  failoverTick(now); // host failure detection (call/conf-failover.ts)
 }
 
 /**
@@ -594,10 +660,31 @@ export function confOnAudio(micPtr: usize, n: i32, now: i64): bool {
   return true;
 }
 
+// ---- for call/conf-failover.ts (host failure) ----------------------------------------------------------
+
+/** Opens a leg to `user` through the ordinary leg setup (as an Add does); false when none is free or it fails. */
+export function confOpenLeg(user: string, now: i64): bool {
+  if (user.length == 0 || user == node.cfg.user) return false;
+  for (let i = 0; i < LEGS_MAX; i++) { const l = leg(i); if (l.state != LEG_IDLE && l.user == user) return false; }
+  for (let i = 0; i < LEGS_MAX; i++) if (leg(i).state == LEG_IDLE) return startLeg(i, user, now);
+  return false;
+}
+
+/** The media session of our active leg to `user`, or null. */
+export function confLegMediaTo(user: string): MediaSession | null {
+  for (let i = 0; i < conf.legs.length; i++) { const l = conf.legs[i]; if (l.state == LEG_ACTIVE && l.user == user) return l.media; }
+  return null;
+}
+
+/** Ends (with BYE) every leg to `user`. */
+export function confEndLegsTo(user: string, why: string, now: i64): void {
+  for (let i = 0; i < conf.legs.length; i++) { const l = conf.legs[i]; if (l.state != LEG_IDLE && l.user == user) legEnd(l, why, now, true); }
+}
+
 /** `conf` line for the console: role, parties, legs. */
 export function confStatusText(): string {
   let s = "conf " + (conf.hosting ? "host" : confActive() ? "legs" : "none") + " confId=" + conf.confId.toString() +
-    " parties=" + (confParties() + 1).toString() + " handovers=" + conf.handovers.toString();
+    " parties=" + (confParties() + 1).toString() + " handovers=" + conf.handovers.toString() + failoverStatusText();
   for (let i = 0; i < conf.legs.length; i++) {
     const l = conf.legs[i];
     if (l.state != LEG_IDLE) s += " " + l.user + ":" + l.state.toString() + ":" + l.media.path;

@@ -1,5 +1,6 @@
 import { RtpHeader } from "./rtp";
 import { DECODER_FRAME_MAX, MediaDecoder, codecDecoderFor } from "./codec";
+import { CodecBank } from "./codec-bank";
 import { PB_BAD, PB_DROPPED, PB_DUPLICATE, PB_EVICTED, PB_SLOT_BYTES, PacketBuffer } from "./packet-buffer";
 import { DelayEstimator } from "./delay-estimator";
 import { GenericPlc } from "./plc";
@@ -66,6 +67,8 @@ export class JitterBuffer {
   private codecPlcLen: i32 = 0;
   private codecPlcPos: i32 = 0;
   private decoder: MediaDecoder | null = null;
+  /** (Issue #8.) Codec state of the stream when it is not the call's (a conference leg: media/codec-bank.ts). */
+  bank: CodecBank | null = null;
 
   /** A packet has been accepted since reset (the stream exists). */
   started: bool = false;
@@ -117,7 +120,7 @@ export class JitterBuffer {
   /** Stores one packet's payload (`len` bytes at `payload`) that arrived at `nowUs`. Returns PUT_*. */
   put(h: RtpHeader, payload: usize, len: i32, nowUs: i64): i32 {
     if (len <= 0 || len > PB_SLOT_BYTES) { this.stats.bad++; return PUT_BAD; }
-    const dec = codecDecoderFor(h.pt);
+    const dec = this.decoderFor(h.pt);
     if (dec === null) { this.stats.bad++; return PUT_BAD; }
     const samples = dec.samplesFor(len);
     if (samples <= 0) { this.stats.bad++; return PUT_BAD; }
@@ -380,6 +383,8 @@ export class JitterBuffer {
     if (lostFrames > 0) this.stats.noteLost(<u32>lostFrames);
   }
 
+  private decoderFor(pt: u8): MediaDecoder | null { const b = this.bank; return b !== null ? b.decoderFor(pt) : codecDecoderFor(pt); }
+
   /** Decodes buffered packets that continue the timeline until `need` samples are ready (or none fits). */
   private fill(need: i32): void {
     while (this.futLen < need && this.pb.count > 0) {
@@ -387,7 +392,7 @@ export class JitterBuffer {
       if (hts > this.futEndTs) return; // gap: the next audio is missing
       const pt = this.pb.headPt();
       const len = this.pb.headLen();
-      const dec = codecDecoderFor(pt);
+      const dec = this.decoderFor(pt);
       const samples = dec !== null ? dec.samplesFor(len) : 0;
       if (dec === null || samples <= 0) { this.pb.popHead(); this.stats.bad++; continue; }
       if (hts + <i64>samples <= this.futEndTs) {

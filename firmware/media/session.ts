@@ -1,8 +1,9 @@
 import { node } from "../overlay/node";
 import { client } from "../overlay/client";
 import { Conn, connSend } from "../overlay/conns";
-import { pathOnDirectRx } from "../nat/path";
-import { punch } from "../nat/punch";
+import { pathOnDirectRx, pathOnDirectRxOf, PathState } from "../nat/path";
+import { punch, Punch } from "../nat/punch";
+import { CodecBank } from "./codec-bank";
 import { ByteReader } from "../lib/bytes";
 import { tx, txBegin, txSendUdp } from "../lib/tx";
 import { event } from "../lib/log";
@@ -16,7 +17,7 @@ import { audioPlay, audioStart, audioStop } from "../../hal/audio";
 import { netUdpSend } from "../../hal/net";
 import { srtpProtect, srtpUnprotect } from "../sec/srtp";
 import { relayTo } from "../sec/relay-alias";
-import { confKeepsAudio, confLegByCallId } from "../call/conference";
+import { confKeepsAudio, confLegByCallId, confLegByEndpoint } from "../call/conference";
 import { holdFillSpeaker, holdOnKeepalive } from "../call/hold";
 
 /** RTP payload type of comfort noise (RFC 3389 §4), our keep-alive while on hold. */
@@ -61,11 +62,18 @@ export class MediaSession {
   pathChanges: i32 = 0;
   /** Direct TCP connection to the peer usable for media when UDP is not (set by the call module). */
   tcpConn: Conn | null = null;
-  /** (Issue #8.) A conference leg of the host (call/conference.ts): media always through the relay, since
-   *  the leg has no punched path of its own; events are conf.* instead of media.*. */
-  relayOnly: bool = false;
+  /** (Issue #8.) A conference leg of the host (call/conference.ts): its own punching state and path watchdog
+   *  (`legPunch`, `legPath`: the same path selection as a call, minus direct TCP) and its own codec state
+   *  (`codecs`); events are conf.leg.* instead of media.*. */
+  isConfLeg: bool = false;
+  legPunch: Punch | null = null;
+  legPath: PathState | null = null;
+  codecs: CodecBank | null = null;
   /** (Issue #8.) On hold, either side (call/hold.ts): no audio frames go out (the RTP clock keeps running). */
   holdMuted: bool = false;
+  /** (Issue #8.) When the last authentic packet (audio or keep-alive) arrived, µs; 0 before the first. The
+   *  conference's host-failure detector watches it (call/conf-failover.ts). */
+  lastRxUs: i64 = 0;
 }
 
 export const media = new MediaSession();
@@ -83,13 +91,16 @@ export function mediaSessionStart(s: MediaSession, pt: u8, callId: u32, peerUser
   s.seq = <u16>node.prngMedia.next();
   s.timestamp = node.prngMedia.next();
   s.frameSamples = codecFrameSamples(pt);
-  codecReset(pt);
+  const bank = s.codecs;
+  if (bank !== null) bank.reset(pt); else codecReset(pt);
+  s.jb.bank = bank;
   s.micFill = 0;
   s.jb.reset();
   s.rtpSent = 0; s.rtpRecv = 0; s.bytesSent = 0; s.bytesRecv = 0; s.rejected = 0;
   s.path = "";
   s.pathChanges = 0;
   s.holdMuted = false;
+  s.lastRxUs = 0;
   for (let i = 0; i < 4; i++) s.sentByPath[i] = 0;
   s.startUs = now;
 }
@@ -162,7 +173,9 @@ export function mediaSendKeepalive(s: MediaSession, now: i64): void {
 function sendFrame(s: MediaSession, now: i64): void {
   const p = changetype<usize>(s.pkt);
   rtpWriteHeader(p, s.pt, s.rtpSent == 0, s.seq, s.timestamp, s.ssrc);
-  const bytes = codecEncode(s.pt, changetype<usize>(s.mic), s.frameSamples, p + RTP_HEADER_BYTES);
+  const bank = s.codecs;
+  const bytes = bank !== null ? bank.encode(s.pt, changetype<usize>(s.mic), s.frameSamples, p + RTP_HEADER_BYTES)
+    : codecEncode(s.pt, changetype<usize>(s.mic), s.frameSamples, p + RTP_HEADER_BYTES);
   if (bytes < 0) return;
   // Security hook (send choke point): encrypt in place, +16-byte tag (sec/srtp.ts); no keys → not sent.
   const len = srtpProtect(s.callId, p, RTP_HEADER_BYTES + bytes, s.pkt.length);
@@ -172,20 +185,34 @@ function sendFrame(s: MediaSession, now: i64): void {
   transmit(s, p, len);
 }
 
-/** Sends one protected RTP packet of session `s` on its path (a conference leg: always the relay). */
+/**
+ * (Issue #8.) The path of a conference leg's media: direct UDP once its own punching confirmed the peer,
+ * else the relay — over TCP when either side has no UDP (named as for a call: mediaPath), else over UDP.
+ */
+export function legPath(s: MediaSession): string {
+  const lp = s.legPunch;
+  if (lp !== null && lp.peerIp != 0) return "direct-udp";
+  if (!client.udpOk || (s.peerFlags & FLAG_UDP_OK) == 0) return "relay-tcp";
+  return "relay-udp";
+}
+
+/** Sends one protected RTP packet of session `s` on its path (a conference leg: its own, legPath). */
 function transmit(s: MediaSession, p: usize, len: i32): void {
-  const path = s.relayOnly ? (client.udpOk ? "relay-udp" : "relay-tcp") : mediaPath();
+  const path = s.isConfLeg ? legPath(s) : mediaPath();
   s.sentByPath[pathIndex(path)]++;
   if (path != s.path) {
     if (s.path.length > 0) s.pathChanges++;
     s.path = path;
-    if (s.relayOnly) event("conf.leg.path", "peer=" + s.peerUser + " path=" + path); else event("media.path", "path=" + path);
+    if (s.isConfLeg) event("conf.leg.path", "peer=" + s.peerUser + " path=" + path); else event("media.path", "path=" + path);
   }
-  const tcp: Conn | null = s.relayOnly ? null : directTcp();
+  const tcp: Conn | null = s.isConfLeg ? null : directTcp();
   // Security hook: the RELAY `to` alias (sec/relay-alias.ts), registered with the first frame whatever the
   // path, so that it is in place before a fallback to the relay.
   const to = relayTo(s.peerUser);
-  if (!s.relayOnly && punch.peerIp != 0) {
+  const lp = s.legPunch;
+  if (s.isConfLeg && lp !== null && lp.peerIp != 0) {
+    netUdpSend(node.udpSock, lp.peerIp, lp.peerPort, p, len);
+  } else if (!s.isConfLeg && punch.peerIp != 0) {
     netUdpSend(node.udpSock, punch.peerIp, punch.peerPort, p, len);
   } else if (tcp !== null) {
     txBegin(MSG_RELAYED).u32(s.callId).bytes(p, len);
@@ -201,6 +228,14 @@ function transmit(s: MediaSession, p: usize, len: i32): void {
 
 /** An RTP packet that arrived directly over UDP. */
 export function mediaOnRtp(srcIp: u32, srcPort: i32, p: usize, len: i32, now: i64): void {
+  // (Issue #8.) From the direct path of one of our conference legs (by source endpoint: call/conference.ts)?
+  const leg = confLegByEndpoint(srcIp, srcPort, punch.peerIp == srcIp && punch.peerPort == srcPort);
+  if (leg !== null) {
+    if (!leg.active) { stats.unexpected++; return; } // early media of a leg whose ANSWER is not in yet
+    const lp = leg.legPunch; const ps = leg.legPath;
+    if (mediaReceive(leg, p, len, now) && lp !== null && ps !== null && srcIp == lp.peerIp && srcPort == lp.peerPort) pathOnDirectRxOf(ps, now);
+    return;
+  }
   if (!media.active) { stats.unexpected++; return; }
   // Only an authentic packet proves the direct path alive (a forged one must not keep it).
   if (receive(p, len, now) && srcIp == punch.peerIp && srcPort == punch.peerPort) pathOnDirectRx(now);
@@ -230,11 +265,12 @@ export function mediaReceive(s: MediaSession, p: usize, pktLen: i32, now: i64): 
   const len = srtpUnprotect(s.callId, p, pktLen);
   if (len < 0) return false;
   if (!rtpParse(p, len, s.rx)) { stats.malformed++; return false; }
+  s.lastRxUs = now; // issue #8: the conference host-failure detector (call/conf-failover.ts)
   if (s.rx.pt == PT_CN) { holdOnKeepalive(s, now); return true; } // a keep-alive on hold (call/hold.ts)
   if (s.rx.pt != s.pt) { s.rejected++; return false; }
   s.rtpRecv++;
   if (s.rtpRecv == 1) {
-    if (s.relayOnly) event("conf.leg.first", "peer=" + s.peerUser + " ms=" + ((now - s.startUs) / 1000).toString());
+    if (s.isConfLeg) event("conf.leg.first", "peer=" + s.peerUser + " ms=" + ((now - s.startUs) / 1000).toString());
     else event("media.first", "path=" + mediaPath() + " ms=" + ((now - s.startUs) / 1000).toString());
   }
   s.bytesRecv += <u64>pktLen; // as on the wire (tag included), like bytesSent

@@ -63,33 +63,50 @@ export class Punch {
   /** We told the peer a prediction base for this call (in a candidate list or NAT_INFO). */
   sentPrediction: bool = false;
   trickled: bool = false;
+  /** Event name prefix: "punch" for the call, "conf.leg.punch" for a conference leg (issue #8). */
+  eventPrefix: string = "punch";
 }
 
+/** The ordinary call's punching state. */
 export const punch = new Punch();
 
-export function punchReset(): void {
-  punch.active = false; punch.candCount = 0; punch.peerIp = 0; punch.peerPort = 0; punch.nextUs = NEVER; punch.callId = 0;
-  punch.peerMapping = MAPPING_UNKNOWN; punch.peerFiltering = 0; punch.peerDelta = 0; punch.predIp = 0; punch.predPort = 0;
-  punch.sentPrediction = false; punch.trickled = false;
+/**
+ * (Issue #8.) Further punching states, one per conference leg of a host (call/conference.ts registers each
+ * once): PUNCH / PUNCH_ACK find their state by callId, and punchTick / punchDeadline cover them all.
+ */
+const extra = new Array<Punch>();
+export function punchRegister(p: Punch): void { if (!extra.includes(p)) extra.push(p); }
+
+export function punchReset(): void { punchResetOf(punch); }
+
+export function punchResetOf(p: Punch): void {
+  p.active = false; p.candCount = 0; p.peerIp = 0; p.peerPort = 0; p.nextUs = NEVER; p.callId = 0;
+  p.peerMapping = MAPPING_UNKNOWN; p.peerFiltering = 0; p.peerDelta = 0; p.predIp = 0; p.predPort = 0;
+  p.sentPrediction = false; p.trickled = false;
 }
 
 /** True once our NAT discovery has a result to share. */
 export function natInfoAvailable(): bool { return disco.done; }
 
 /** Appends our NAT info (see the header); the caller sets CAND_FLAG_NAT_INFO in the flags byte. */
-export function natInfoWrite(w: ByteWriter): void {
+export function natInfoWrite(w: ByteWriter): void { natInfoWriteFor(punch, w); }
+
+/** natInfoWrite for the punching state `p` (a conference leg's). */
+export function natInfoWriteFor(p: Punch, w: ByteWriter): void {
   const base = natPredictedBase(nowUs);
-  if (base != 0) punch.sentPrediction = true;
+  if (base != 0) p.sentPrediction = true;
   w.u8(disco.mapping).u8(disco.filtering).u16(<u32>(disco.portDelta & 0xFFFF));
   w.u32(base != 0 ? disco.predIp : 0).u16(<u32>base);
 }
 
 /** Reads the peer's NAT info (after its candidates). */
-export function natInfoRead(r: ByteReader): void {
+export function natInfoRead(r: ByteReader): void { natInfoReadInto(punch, r); }
+
+export function natInfoReadInto(p: Punch, r: ByteReader): void {
   const m = <u8>r.u8(); const f = <u8>r.u8(); const d = <i32>(<i16>r.u16()); const ip = r.u32(); const port = <i32>r.u16();
   if (!r.ok) return;
-  punch.peerMapping = m; punch.peerFiltering = f; punch.peerDelta = d;
-  if (port != 0 && ip != 0 && d != 0) { punch.predIp = ip; punch.predPort = port; }
+  p.peerMapping = m; p.peerFiltering = f; p.peerDelta = d;
+  if (port != 0 && ip != 0 && d != 0) { p.predIp = ip; p.predPort = port; }
 }
 
 /**
@@ -97,95 +114,127 @@ export function natInfoRead(r: ByteReader): void {
  * caller (main.ts) then sends NAT_INFO [callId u32][natInfo] over the signaling path (call.ts), like a
  * trickled candidate, so that the peer can punch the window while we still ring.
  */
-export function natInfoTrickleDue(now: i64): bool {
-  if (punch.callId == 0 || punch.trickled || punch.sentPrediction || !disco.sequential) return false;
+export function natInfoTrickleDue(now: i64): bool { return natInfoTrickleDueFor(punch, now); }
+
+export function natInfoTrickleDueFor(p: Punch, now: i64): bool {
+  if (p.callId == 0 || p.trickled || p.sentPrediction || !disco.sequential) return false;
   if (natPredictPending() || natPredictedBase(now) == 0) return false;
-  punch.trickled = true;
+  p.trickled = true;
   return true;
 }
 
 /** NAT_INFO from the peer (after its callId): its NAT info; punch (again) if we are not. */
-export function punchOnNatInfo(r: ByteReader, now: i64): void {
-  natInfoRead(r);
+export function punchOnNatInfo(r: ByteReader, now: i64): void { punchOnNatInfoFor(punch, r, now); }
+
+export function punchOnNatInfoFor(p: Punch, r: ByteReader, now: i64): void {
+  natInfoReadInto(p, r);
   if (!r.ok) { stats.malformed++; return; }
-  if (punch.callId != 0 && !punch.active && punch.peerIp == 0 && punch.candCount > 0) punchStart(punch.callId, now);
+  if (p.callId != 0 && !p.active && p.peerIp == 0 && p.candCount > 0) punchStartOf(p, p.callId, now);
 }
 
 /** Skips the peer's NAT info (a forked call's RINGING, whose candidates are not used). */
 export function natInfoSkip(r: ByteReader): void { r.take(10); }
 
 /** We punch the peer's predicted window only if our own binding toward it is one endpoint (EIM or no NAT). */
-function predictionUsable(): bool {
-  if (punch.predPort == 0 || punch.peerDelta == 0) return false;
+function predictionUsable(p: Punch): bool {
+  if (p.predPort == 0 || p.peerDelta == 0) return false;
   return disco.done && (disco.mapping == MAPPING_ENDPOINT_INDEPENDENT || disco.mapping == MAPPING_NONE);
 }
 
-function predictedIndex(ip: u32, port: i32): i32 {
-  if (punch.predPort == 0 || punch.peerDelta == 0 || ip != punch.predIp) return 0;
-  const off = port - punch.predPort;
-  if (off % punch.peerDelta != 0) return 0;
-  const k = off / punch.peerDelta;
+function predictedIndex(p: Punch, ip: u32, port: i32): i32 {
+  if (p.predPort == 0 || p.peerDelta == 0 || ip != p.predIp) return 0;
+  const off = port - p.predPort;
+  if (off % p.peerDelta != 0) return 0;
+  const k = off / p.peerDelta;
   return k >= 1 && k <= PREDICT_WINDOW ? k : 0;
 }
 
-export function punchAddCandidate(ip: u32, port: i32): void {
+export function punchAddCandidate(ip: u32, port: i32): void { punchAddCandidateTo(punch, ip, port); }
+
+export function punchAddCandidateTo(p: Punch, ip: u32, port: i32): void {
   if (ip == 0 || port <= 0) return;
-  for (let i = 0; i < punch.candCount; i++) if (punch.candIp[i] == ip && punch.candPort[i] == port) return;
-  if (punch.candCount < MAX_CANDIDATES) {
-    punch.candIp[punch.candCount] = ip; punch.candPort[punch.candCount] = port; punch.candCount++;
+  for (let i = 0; i < p.candCount; i++) if (p.candIp[i] == ip && p.candPort[i] == port) return;
+  if (p.candCount < MAX_CANDIDATES) {
+    p.candIp[p.candCount] = ip; p.candPort[p.candCount] = port; p.candCount++;
   }
+}
+
+/** True when `ip:port` is one of `p`'s candidates (given, or learnt from the peer's PUNCH). */
+export function punchHasCandidate(p: Punch, ip: u32, port: i32): bool {
+  for (let i = 0; i < p.candCount; i++) if (p.candIp[i] == ip && p.candPort[i] == port) return true;
+  return false;
 }
 
 /** Starts probing the candidates added for `callId`. */
-export function punchStart(callId: u32, now: i64): void {
-  punch.callId = callId;
-  punch.active = true;
-  punch.tries = 0;
-  punch.startUs = now;
-  punch.nextUs = now;
-  punchTick(now);
+export function punchStart(callId: u32, now: i64): void { punchStartOf(punch, callId, now); }
+
+export function punchStartOf(p: Punch, callId: u32, now: i64): void {
+  p.callId = callId;
+  p.active = true;
+  p.tries = 0;
+  p.startUs = now;
+  p.nextUs = now;
+  punchTickOf(p, now);
 }
 
-export function punchDeadline(): i64 { return punch.active ? punch.nextUs : NEVER; }
+export function punchDeadline(): i64 {
+  let d = punch.active ? punch.nextUs : NEVER;
+  for (let i = 0; i < extra.length; i++) { const p = extra[i]; if (p.active && p.nextUs < d) d = p.nextUs; }
+  return d;
+}
 
 export function punchTick(now: i64): void {
-  if (!punch.active || now < punch.nextUs) return;
-  if (natPredictPending()) { punch.nextUs = now + PREDICT_WAIT_US; return; }
-  if (punch.tries >= PUNCH_TRIES) { punch.active = false; punch.nextUs = NEVER; event("punch.giveup", "callId=" + punch.callId.toString()); return; }
-  punch.tries++;
-  for (let i = 0; i < punch.candCount; i++) {
-    txBegin(MSG_PUNCH).u32(punch.callId).u32(<u32>punch.tries);
-    txSendUdp(node.udpSock, punch.candIp[i], punch.candPort[i]);
+  punchTickOf(punch, now);
+  for (let i = 0; i < extra.length; i++) punchTickOf(extra[i], now);
+}
+
+function punchTickOf(p: Punch, now: i64): void {
+  if (!p.active || now < p.nextUs) return;
+  if (natPredictPending()) { p.nextUs = now + PREDICT_WAIT_US; return; }
+  if (p.tries >= PUNCH_TRIES) { p.active = false; p.nextUs = NEVER; event(p.eventPrefix + ".giveup", "callId=" + p.callId.toString()); return; }
+  p.tries++;
+  for (let i = 0; i < p.candCount; i++) {
+    txBegin(MSG_PUNCH).u32(p.callId).u32(<u32>p.tries);
+    txSendUdp(node.udpSock, p.candIp[i], p.candPort[i]);
   }
-  if (predictionUsable()) {
+  if (predictionUsable(p)) {
     for (let k = 1; k <= PREDICT_WINDOW; k++) {
-      const port = punch.predPort + k * punch.peerDelta;
+      const port = p.predPort + k * p.peerDelta;
       if (port <= 0 || port > 65535) continue;
-      txBegin(MSG_PUNCH).u32(punch.callId).u32(<u32>punch.tries);
-      txSendUdp(node.udpSock, punch.predIp, port);
+      txBegin(MSG_PUNCH).u32(p.callId).u32(<u32>p.tries);
+      txSendUdp(node.udpSock, p.predIp, port);
     }
   }
-  punch.nextUs = now + PUNCH_INTERVAL_US;
+  p.nextUs = now + PUNCH_INTERVAL_US;
+}
+
+/** The punching state that owns `callId` (the call's, or a conference leg's), or null. */
+function punchFor(callId: u32): Punch | null {
+  if (callId == 0) return null;
+  if (callId == punch.callId) return punch;
+  for (let i = 0; i < extra.length; i++) if (extra[i].callId == callId) return extra[i];
+  return null;
 }
 
 /** PUNCH [callId u32][n u32] → answered with PUNCH_ACK to its source; PUNCH_ACK confirms the path. */
 export function punchOnUdp(type: u8, srcIp: u32, srcPort: i32, r: ByteReader, now: i64): void {
   const callId = r.u32(); const n = r.u32();
   if (!r.ok) { stats.malformed++; return; }
-  if (callId == 0 || callId != punch.callId) { stats.unexpected++; return; }
+  const p = punchFor(callId);
+  if (p === null) { stats.unexpected++; return; }
   if (type == MSG_PUNCH) {
     txBegin(MSG_PUNCH_ACK).u32(callId).u32(n);
     txSendUdp(node.udpSock, srcIp, srcPort);
     // A peer behind a NAT whose port we didn't predict is reachable at the source we just heard.
-    punchAddCandidate(srcIp, srcPort);
+    punchAddCandidateTo(p, srcIp, srcPort);
     // We had given up (or never started) but the peer's probes now get through: confirm our direction too.
-    if (!punch.active && punch.peerIp == 0) punchStart(callId, now);
-  } else if (punch.peerIp == 0) {
-    punch.peerIp = srcIp; punch.peerPort = srcPort;
-    punch.active = false; punch.nextUs = NEVER;
-    const k = predictedIndex(srcIp, srcPort);
-    if (k > 0) punch.predictedHits++;
-    event("punch.ok", "peer=" + endpointToString(srcIp, srcPort) + " ms=" + ((now - punch.startUs) / 1000).toString() +
-      " predicted=" + k.toString());
+    if (!p.active && p.peerIp == 0) punchStartOf(p, callId, now);
+  } else if (p.peerIp == 0) {
+    p.peerIp = srcIp; p.peerPort = srcPort;
+    p.active = false; p.nextUs = NEVER;
+    const k = predictedIndex(p, srcIp, srcPort);
+    if (k > 0) p.predictedHits++;
+    event(p.eventPrefix + ".ok", "peer=" + endpointToString(srcIp, srcPort) + " ms=" + ((now - p.startUs) / 1000).toString() +
+      " predicted=" + k.toString() + (p === punch ? "" : " callId=" + callId.toString()));
   }
 }

@@ -45,6 +45,13 @@ export function ulawDecode(code: number): number {
 export const ulawRoundTrip = (x: number) => ulawDecode(ulawEncode(Math.max(-32768, Math.min(32767, Math.round(x)))));
 
 /**
+ * What one codec pass does to a signal (issue #8: a leg's codec), applied to a whole stretch at once (a frame
+ * codec needs the stretch, not single samples). G.711 µ-law is per sample and bit-exact with the firmware.
+ */
+export type SignalCoder = (x: Float64Array) => Float64Array;
+export const ulawCoder: SignalCoder = (x) => x.map(ulawRoundTrip);
+
+/**
  * A phone's audio on the world's absolute timeline: its microphone plays `sig` looped from `t0` whatever the
  * phone does with its audio device, and every speaker block is stored at the time it was played (so audio
  * stopped during a handover shows up as silence, not as a shift).
@@ -113,20 +120,22 @@ export interface MixSnr {
 
 /**
  * SNR of `listener`'s speaker over [a, b) against the expected N−1 mix: Σ over the other parties q of
- * ref_q(k − d_q), ref_q = q's microphone µ-law coded (the host's own microphone goes into the mix uncoded),
- * the sum µ-law coded once more unless the listener is the host. d_q: the best lag over the whole phase,
+ * ref_q(k − d_q), ref_q = q's microphone through `coder` (the legs' codec, µ-law by default; the host's own
+ * microphone goes into the mix uncoded), the sum coded once more unless the listener is the host. d_q: the best lag over the whole phase,
  * refined per 1-s window (the jitter buffers stretch time now and then, which moves a talker's delay by a
  * few ms: not an error of the mix).
  */
-export function mixSnrWindows(audio: Map<string, TimedAudio>, spk: Int16Array, listener: string, others: string[], host: string, a: number, b: number): MixSnr {
+export function mixSnrWindows(audio: Map<string, TimedAudio>, spk: Int16Array, listener: string, others: string[], host: string, a: number, b: number,
+  coder: SignalCoder = ulawCoder): MixSnr {
   const base = a - MAX_LAG - REFINE;
   const refs = new Map<string, Float64Array>();
   const lags = new Map<string, number>();
   const delays: Record<string, number> = {};
   for (const q of others) {
     const ta = audio.get(q)!;
-    const ref = new Float64Array(b - base);
-    for (let k = base; k < b; k++) ref[k - base] = q === host ? ta.mic(k) : ulawRoundTrip(ta.mic(k));
+    const raw = new Float64Array(b - base);
+    for (let k = base; k < b; k++) raw[k - base] = ta.mic(k);
+    const ref = q === host ? raw : coder(raw);
     refs.set(q, ref);
     const lag = bestLag(ref, base, spk, a, b, 0, MAX_LAG, 2);
     lags.set(q, lag);
@@ -141,8 +150,9 @@ export function mixSnrWindows(audio: Map<string, TimedAudio>, spk: Int16Array, l
       for (let k = s; k < s + RATE; k++) exp[k - s] += ref[k - lag - base];
     }
     let ws = 0, wn = 0;
+    const heard = listener === host ? exp : coder(exp);
     for (let k = s; k < s + RATE; k++) {
-      const e = listener === host ? exp[k - s] : ulawRoundTrip(exp[k - s]);
+      const e = heard[k - s];
       const d = e - spk[k];
       ws += e * e; wn += d * d;
     }
@@ -172,8 +182,14 @@ export interface ConferenceReport {
   relayedCall: { pathBefore?: string; pathAfter?: string; pathChangesAfter: number; staysRelayed: boolean };
   hosts: { host: string; atMs: number; by: string }[];
   election?: { winner: string; scores: Record<string, number> };
-  /** Legs the hosts opened: peer, media path, setup ms. */
-  legs: { host: string; peer: string; path?: string; setupMs?: number }[];
+  /**
+   * Legs the hosts opened (issue #8: each with the path selection of a call): peer, codec, the path that
+   * carried most of the leg's media (direct-udp / relay-udp / relay-tcp), path changes and watchdog fallbacks,
+   * setup ms (Add or handover → leg answered, search included), punch ms (leg INVITE → direct path
+   * confirmed by the host's punching, when it was), and the leg's setup bytes on the participant's link (INVITE in → ANSWER out, punching included;
+   * only for a participant that was not in a call then, whose link carries nothing else).
+   */
+  legs: LegFigures[];
   snr5?: Record<string, MixSnr>;
   snr4?: Record<string, MixSnr>;
   minSnr5Db?: number;
@@ -190,6 +206,13 @@ export interface ConferenceReport {
   mixer?: Record<string, { limited: number }>;
   virtualMs: number;
   network: Record<string, number>;
+}
+
+export interface LegFigures {
+  host: string; peer: string; path?: string; codec?: string; setupMs?: number; pathChanges?: number; fallbacks?: number;
+  punchMs?: number; setupBytes?: number;
+  /** The host's punching reached the participant on a predicted port: k of base + k·step (0: not predicted). */
+  predictedPort?: number;
 }
 
 const PHONES: [string, Preset][] = [['alice', 'port-restricted-cone'], ['bob', 'public'], ['carol', 'symmetric'], ['dave', 'udp-blocked'], ['erin', 'udp-blocked']];
@@ -222,6 +245,22 @@ function run(w: World, seed: number): ConferenceReport {
   // Everyone answers a ringing phone after 300 ms (a rejoin after a handover is answered by the firmware).
   w.onEvent((e) => {
     if (e.name === 'call.incoming' && names.includes(e.node)) w.sched.after(300_000, () => { const nd = nodes.get(e.node)!; nd.hook(true); });
+  });
+  // Leg setup bytes on the participant's link, INVITE → ANSWER (a participant not in a call at the INVITE).
+  const inCall = new Set<string>();
+  const incomingCallId = new Map<string, string>();
+  const wireAtInvite = new Map<string, number>();
+  const setupBytes = new Map<string, number>(); // by the leg's callId
+  const wireNow = (n: string) => { const c = nodes.get(n)!.host.counters; return c.wireSent + c.wireRecv; };
+  w.onEvent((e) => {
+    if (!names.includes(e.node)) return;
+    if (e.name === 'conf.invite' && names.includes(e.kv.peer) && !inCall.has(e.kv.peer)) wireAtInvite.set(e.kv.callId, wireNow(e.kv.peer));
+    else if (e.name === 'call.incoming') incomingCallId.set(e.node, e.kv.callId);
+    else if (e.name === 'call.answered') {
+      inCall.add(e.node);
+      const id = incomingCallId.get(e.node);
+      if (id !== undefined && wireAtInvite.has(id)) setupBytes.set(id, e.counters.wireSent + e.counters.wireRecv - wireAtInvite.get(id)!);
+    } else if (e.name === 'call.ended') inCall.delete(e.node);
   });
   const alice = nodes.get('alice')!;
   const dial = (name: string, conf: boolean) => {
@@ -269,7 +308,14 @@ function run(w: World, seed: number): ConferenceReport {
     if (e.name === 'conf.host') r.hosts.push({ host: e.node, atMs: ms(e.timeUs - t0), by: e.kv.by ?? 'add' });
     if (e.name === 'conf.leg.active') {
       const end = w.events.find((x) => x.node === e.node && x.name === 'conf.leg.ended' && x.kv.peer === e.kv.peer && x.timeUs >= e.timeUs);
-      r.legs.push({ host: e.node, peer: e.kv.peer, setupMs: +e.kv.ms, path: end?.kv.path });
+      const inv = lastBefore(w, e.node, 'conf.invite', e.timeUs, (x) => x.kv.peer === e.kv.peer);
+      const punched = inv && w.events.find((x) => x.node === e.node && x.name === 'conf.leg.punch.ok' && x.kv.callId === inv.kv.callId);
+      r.legs.push({
+        host: e.node, peer: e.kv.peer, codec: e.kv.codec, setupMs: +e.kv.ms, path: end?.kv.path,
+        pathChanges: end ? +end.kv.pathChanges : undefined, fallbacks: end ? +end.kv.fallbacks : undefined,
+        punchMs: punched && inv ? ms(punched.timeUs - inv.timeUs) : undefined,
+        setupBytes: inv ? setupBytes.get(inv.kv.callId) : undefined,
+      });
     }
   }
   const el = w.events.find((e) => e.name === 'conf.election');
@@ -316,9 +362,9 @@ function run(w: World, seed: number): ConferenceReport {
   return finish(w, r);
 }
 
-function lastBefore(w: World, node: string, name: string, us: number) {
+function lastBefore(w: World, node: string, name: string, us: number, pred?: (e: World['events'][number]) => boolean) {
   let last;
-  for (const e of w.events) if (e.node === node && e.name === name && e.timeUs <= us) last = e;
+  for (const e of w.events) if (e.node === node && e.name === name && e.timeUs <= us && (!pred || pred(e))) last = e;
   return last;
 }
 
@@ -350,7 +396,11 @@ export function conferenceSummary(r: ConferenceReport): string {
   L.push(`  hosts   ${r.hosts.map((h) => `${h.host} at ${(h.atMs / 1000).toFixed(1)} s (${h.by})`).join(' → ')}`);
   if (r.election) L.push(`  election winner ${r.election.winner}; scores ${Object.entries(r.election.scores).map(([n, s]) => `${n} ${s}`).join(', ')}`);
   L.push(`  relayed call alice→dave: ${r.relayedCall.pathBefore} before the conference, ${r.relayedCall.staysRelayed ? 'stays relayed' : 'CHANGED'} (${r.relayedCall.pathChangesAfter} path changes after)`);
-  L.push(`  legs    ${r.legs.map((l) => `${l.host}→${l.peer} ${l.path ?? '?'} (${l.setupMs} ms)`).join(', ')}`);
+  L.push(`  legs (host→peer: path, codec, setup ms, punch ms, setup bytes on the peer's link)`);
+  for (const l of r.legs) {
+    L.push(`    ${l.host}→${l.peer}: ${l.path ?? '?'}${l.pathChanges ? ` (${l.pathChanges} path changes, ${l.fallbacks} fallbacks)` : ''}, ${l.codec ?? '?'}, ` +
+      `setup ${l.setupMs} ms${l.punchMs !== undefined ? `, direct after ${l.punchMs} ms` : ''}${l.setupBytes !== undefined ? `, ${l.setupBytes} B` : ''}`);
+  }
   if (r.snr5) L.push(`  mix SNR, 5 parties (host ${r.hosts.find(() => true) ? r.handover?.leavingHost : '?'}): ${Object.entries(r.snr5).map(([n, s]) => `${n} ${s.snrDb} dB`).join(', ')}`);
   if (r.snr4) L.push(`  mix SNR, 4 parties after handover (host ${r.handover?.successor}): ${Object.entries(r.snr4).map(([n, s]) => `${n} ${s.snrDb} dB`).join(', ')}`);
   if (r.handover) L.push(`  handover ${r.handover.leavingHost} hung up → ${r.handover.successor}; audio gap ${Object.entries(r.handover.gapMs).map(([n, g]) => `${n} ${g} ms`).join(', ')} (max ${r.handover.maxGapMs} ms; first new media after ${Object.entries(r.handover.eventGapMs).map(([n, g]) => `${n} ${g}`).join(', ')} ms)`);
