@@ -43,6 +43,8 @@ import { storageRead } from "../hal/storage";
 import "../hal/system";
 import { imDeadline, imOnUdp, imTick } from "./im/im";
 import { imSnDeadline, imSnOnUdp, imSnTick } from "./im/hold";
+import { dgram, dgramDeadline, dgramIsLayer, dgramNextHeld, dgramOnUdp, dgramSealedType, dgramStats, dgramTick } from "./sec/dgram";
+import { storageReload } from "./device/storage-fuzz";
 
 const RX_CAP: i32 = 65536;
 const rxBuf = new StaticArray<u8>(RX_CAP);
@@ -104,7 +106,7 @@ export function tick(now: i64): i64 {
   if (!booted) return -1;
   clientTick(now);
   imTick(now);
-  if (node.isSupernode) imSnTick(now);
+  if (node.isSupernode) { imSnTick(now); dgramTick(now); }
   snTick(now);
   callTick(now);
   holdTick(now);
@@ -133,7 +135,7 @@ function deadline(): i64 {
   d = min(d, bootDeadline());
   d = min(d, updateDeadline());
   d = min(d, imDeadline());
-  if (node.isSupernode) d = min(d, imSnDeadline());
+  if (node.isSupernode) { d = min(d, imSnDeadline()); d = min(d, dgramDeadline()); }
   return d == NEVER ? -1 : d;
 }
 
@@ -145,12 +147,28 @@ export function onUdp(sock: i32, srcIp: u32, srcPort: i32, len: i32, now: i64): 
   const p = changetype<usize>(rxBuf);
   const first = load<u8>(p);
   if ((first & 0xC0) == 0x80) { mediaOnRtp(srcIp, srcPort, p, len, now); return after(now); }
+  // Security hook (issue #7): supernode ↔ supernode messages arrive sealed (sec/dgram.ts), never in clear.
+  dgram.rxOverhead = 0;
+  if (sock == node.udpSock && dgramIsLayer(first)) {
+    if (!node.isSupernode) { stats.unexpected++; return after(now); }
+    let n = dgramOnUdp(sock, srcIp, srcPort, p, len, now);
+    // One datagram may release several messages (DATA that overtook the handshake's last message).
+    while (n > 0) { udpDispatch(sock, load<u8>(p), srcIp, srcPort, p, n, now); n = dgramNextHeld(srcIp, srcPort, p, now); }
+    return after(now);
+  }
+  if (dgramSealedType(p, len)) { dgramStats.plainDropped++; return after(now); }
+  udpDispatch(sock, first, srcIp, srcPort, p, len, now);
+  return after(now);
+}
+
+/** Hands one UDP message `[type][body]` (len bytes at p) to the module that owns its type. */
+function udpDispatch(sock: i32, first: u8, srcIp: u32, srcPort: i32, p: usize, len: i32, now: i64): void {
   const r = reader.reset(p + 1, len - 1);
   if (sock != node.udpSock) {
     if (sock == node.altUdpSock && node.isSupernode) snOnAltUdp(first, srcIp, srcPort, r, now);
     else if (natOwnsSock(sock) && first == MSG_NAT_TEST_ACK) natOnAck(sock, r, now);
     else stats.unexpected++;
-    return after(now);
+    return;
   }
   if (first == MSG_PROBE || first == MSG_KEEPALIVE || first == MSG_RELAY || first == MSG_NAT_TEST || first == MSG_NAT_TEST_FWD ||
       first == MSG_DHT_FIND || first == MSG_DHT_FOUND || first == MSG_DHT_STORE || first == 0x33 /* DHT_BUSY */ || first == 0x34 /* DHT_CACHE */) {
@@ -165,7 +183,6 @@ export function onUdp(sock: i32, srcIp: u32, srcPort: i32, len: i32, now: i64): 
     if (!imOnUdp(first, srcIp, srcPort, r, now) && !(node.isSupernode && imSnOnUdp(first, srcIp, srcPort, r, now))) stats.unexpected++;
   }
   else stats.malformed++;
-  return after(now);
 }
 
 /** An inbound connection `conn` from ip:port was accepted on `listener`. */
@@ -274,6 +291,18 @@ export function onKey(code: i32, down: i32, now: i64): i64 {
 export function onUart(len: i32, now: i64): i64 {
   setNow(now);
   if (len > 0 && len <= RX_CAP) consoleOnBytes(changetype<usize>(rxBuf), len, now);
+  return after(now);
+}
+
+/**
+ * Fuzzing only (hal/ABI.md; tests/fuzz target fw.storage.records): re-runs the boot-time decoder of flash key
+ * `key` on the record now in storage (firmware/device/storage-fuzz.ts), logs `storage.reload key=… result=…`
+ * and returns the next deadline. A phone's host never calls it; it reads and decodes, as at boot.
+ */
+export function fuzzStorage(key: i32, now: i64): i64 {
+  setNow(now);
+  if (!booted) return -1;
+  storageReload(key);
   return after(now);
 }
 

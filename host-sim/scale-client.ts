@@ -2,13 +2,14 @@
  * A raw overlay client for tests and the scale run (issue #5): opens a TCP connection to a supernode, runs the
  * Noise_XX channel handshake every overlay TCP connection starts with (firmware/sec/channel.ts; initiator, no
  * certificate, keys derived from the host address so runs stay reproducible), sends HELLO, then SEARCH frames,
- * and decodes SEARCH_RESP (docs/protocol.md §Distributed index). Also sends raw
- * DHT_FIND datagrams to ask one supernode whether it holds a record (index placement checks).
+ * and decodes SEARCH_RESP (docs/protocol.md §Distributed index). Also sends DHT_FIND datagrams (sealed as
+ * between supernodes, host-sim/dgram-peer.ts) to ask one supernode whether it holds a record (index placement checks).
  */
 import { createHash } from 'node:crypto';
 import type { SimHost, TcpConn } from './net/types.js';
 import type { Scheduler } from './net/scheduler.js';
 import { NoiseHandshake, type NoiseCipher } from '../server/noise.ts';
+import { DgramPeer } from './dgram-peer.ts';
 
 export type SearchResult = 'online' | 'offline' | 'exists' | 'unknown' | 'error' | 'timeout';
 
@@ -150,12 +151,14 @@ export class SearchClient {
  */
 export function probeHolder(host: SimHost, sched: Scheduler, ip: number, port: number, name: string, srcPort: number, done: (held: boolean | null) => void): void {
   let answered = false;
-  const sock = host.udpBind(srcPort, (_src, _sport, data) => {
+  // Supernodes accept DHT messages only sealed (firmware/sec/dgram.ts): speak it as a peer supernode would.
+  const sock = new DgramPeer(host, srcPort, `probe ${host.ip}:${srcPort}`);
+  sock.onMessage = (_src, _sport, data) => {
     if (answered || data[0] !== MSG_DHT_FOUND) return;
     answered = true;
     sock.close();
     done(data[5] === 1);
-  });
+  };
   const nb = new TextEncoder().encode(name);
   const f = new Uint8Array(1 + 4 + 8 + 1 + 1 + nb.length);
   f[0] = MSG_DHT_FIND; new DataView(f.buffer).setUint32(1, 0xfeed0000 + srcPort);

@@ -6,14 +6,15 @@
  *                                                      (one rotation step, prints the new certKeys, exits)
  *
  * Opens <data>/users.db, loads or creates <data>/server-key.json and <data>/signing-keys.json (certificate
- * signing keys, docs/security.md §Rotation), prints
+ * signing keys, docs/security.md §Rotation), writes their public keys to <data>/cert-keys.json
+ * ({"certKeys": "id:hex,…"}, read by the live tools' configs), prints
  *   login-server listening on <host>:<port> pubkey <64 hex>
  *   login-server certKeys <id:hex,...>        (the phones' `certKeys=` provisioning value)
  * and serves until SIGINT/SIGTERM. Startup failures print one `error: ...` line to stderr and
  * exit with code 1.
  */
 import { Command } from 'commander';
-import { accessSync, constants as fsc, mkdirSync } from 'node:fs';
+import { accessSync, constants as fsc, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { activeSigningKey, certKeysLine, loadOrCreateServerKey, loadOrCreateSigningKeys, rotateSigningKeys } from './keys.ts';
 import { listenTcp, type TcpLoginServer } from './net.ts';
@@ -23,6 +24,16 @@ import { UserStore } from './store.ts';
 function fail(msg: string): never {
   process.stderr.write(`error: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
+}
+
+/**
+ * Writes <data>/cert-keys.json, {"certKeys": "id:hex,…"}: the public half of the signing keys, for the live
+ * tools (host-sim/real/config.ts reads it beside server-key.json). Atomic (temp + rename).
+ */
+function writeCertKeysFile(dataDir: string, line: string): void {
+  const file = join(dataDir, 'cert-keys.json');
+  writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify({ certKeys: line }) + '\n');
+  renameSync(`${file}.${process.pid}.tmp`, file);
 }
 
 function describe(e: unknown): string {
@@ -74,10 +85,12 @@ async function main(): Promise<void> {
         fail(`invalid --signing-key-activate ${JSON.stringify(o.signingKeyActivate)} (expected a key id 0-65535)`);
       }
       signing = rotateSigningKeys(signing, o.signingKeyAdd ? 'add' : o.signingKeyDropRetired ? 'drop' : 'activate', id);
+      writeCertKeysFile(dataDir, certKeysLine(signing.keys));
       process.stdout.write(`login-server certKeys ${certKeysLine(signing.keys)} active ${activeSigningKey(signing).id}\n`);
       process.exit(0);
     }
     activeSigningKey(signing);
+    writeCertKeysFile(dataDir, certKeysLine(signing.keys));
   } catch (e) {
     fail(`cannot load signing keys in ${dataDir} (${describe(e)})`);
   }

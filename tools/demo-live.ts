@@ -98,12 +98,13 @@ async function main(): Promise<void> {
   say(`demo:live: login server, 3 supernodes, alice and bob as separate processes on loopback (logs in ${path.relative(root, out) || '.'})`);
   const server = tsx('server/main.ts', ['--port', String(serverPort), '--host', '127.0.0.1', '--data', dataDir], 'server', out);
   const m = await server.waitLine(/listening on ([\d.]+):(\d+) pubkey ([0-9a-f]{64})/, 20_000).catch((e) => fail(e.message));
+  const ck = await server.waitLine(/login-server certKeys (\S+)/, 20_000).catch((e) => fail(e.message));
   say(`  server      127.0.0.1:${m[2]} (pubkey ${m[3].slice(0, 16)}…), pid ${server.pid}`);
 
   // 2. supernodes
   const snAddrs = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
   const bootstrap = snAddrs.map((a) => `${a}:${opt.basePort}`);
-  const common = { bootstrap, server: `127.0.0.1:${m[2]}`, serverKey: m[3] };
+  const common = { bootstrap, server: `127.0.0.1:${m[2]}`, serverKey: m[3], certKeys: ck[1] };
   const codecs = opt.codec === 'any' ? {} : { codecs: [opt.codec] };
   const sns = snAddrs.map((bind, i) => {
     const name = `sn${i + 1}`;

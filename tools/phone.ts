@@ -15,7 +15,7 @@
  * 4 login refused by the server; 70 firmware crash.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig, ConfigError } from '../host-sim/real/config.js';
+import { loadConfig, ConfigError, CERT_KEYS_RE } from '../host-sim/real/config.js';
 import { LiveNode, type LiveEvent } from '../host-sim/real/live-node.js';
 import { StreamMic, SpeakerSink, LIVE_RATE_HZ } from '../host-sim/real/audio-stream.js';
 import { KeyboardMapper, TerminalView, KEY_HELP } from '../host-sim/real/terminal.js';
@@ -49,17 +49,22 @@ const program = new Command('phone')
   .option('--iface-stats', 'attach kernel interface counters to events (NAT lab)')
   .option('--no-lcd', 'do not draw the LCD (print milestones only)')
   .option('--verbose', 'print firmware log lines')
+  .option('--cert-keys <id:hex,...>', 'trust these certificate signing keys (overrides the config\'s certKeys; printed by `npm run server`)')
   .showHelpAfterError(false);
 program.parse(process.argv);
 const opt = program.opts<{
   config: string; input?: string; output?: string; micRecord?: string; dial?: string; answerAfter?: number;
   hangupAfterInput?: boolean; exitAfterCall?: boolean; events?: string; loginTimeout: number; maxTime: number;
-  ifaceStats?: boolean; lcd: boolean; verbose?: boolean;
+  ifaceStats?: boolean; lcd: boolean; verbose?: boolean; certKeys?: string;
 }>();
 
 let cfg;
 try { cfg = loadConfig(opt.config, 'phone'); } catch (e) { fail((e as Error).message); }
 const config = cfg!;
+if (opt.certKeys !== undefined) {
+  if (!CERT_KEYS_RE.test(opt.certKeys)) fail(`--cert-keys: expected "id:<64 hex>" entries separated by commas (1..8), as printed by \`npm run server\``);
+  config.certKeys = opt.certKeys.toLowerCase();
+}
 if (opt.hangupAfterInput && (!opt.input || opt.input === '-')) fail('--hangup-after-input needs --input FILE.wav');
 if (opt.dial !== undefined) { try { multiTapKeys(opt.dial); } catch (e) { fail(`--dial: ${(e as Error).message}`); } }
 

@@ -13,7 +13,7 @@
  */
 import * as net from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../host-sim/real/config.js';
+import { loadConfig, CERT_KEYS_RE } from '../host-sim/real/config.js';
 import { LiveNode, type LiveEvent } from '../host-sim/real/live-node.js';
 
 function fail(msg: string, code = 1): never {
@@ -34,13 +34,18 @@ const opt = new Command('supernode')
   .option('--wait-peers <s>', 'wait up to S seconds for the other bootstrap supernodes to listen before booting', nonNeg, 15)
   .option('--max-time <s>', 'exit after S seconds; 0 = never', nonNeg, 0)
   .option('--verbose', 'print firmware log lines')
+  .option('--cert-keys <id:hex,...>', 'trust these certificate signing keys (overrides the config\'s certKeys; printed by `npm run server`)')
   .showHelpAfterError(false)
   .parse(process.argv)
-  .opts<{ config: string; events?: string; waitServer: number; waitPeers: number; maxTime: number; verbose?: boolean }>();
+  .opts<{ config: string; events?: string; waitServer: number; waitPeers: number; maxTime: number; verbose?: boolean; certKeys?: string }>();
 
 let cfg;
 try { cfg = loadConfig(opt.config, 'supernode'); } catch (e) { fail((e as Error).message); }
 const config = cfg!;
+if (opt.certKeys !== undefined) {
+  if (!CERT_KEYS_RE.test(opt.certKeys)) fail(`--cert-keys: expected "id:<64 hex>" entries separated by commas (1..8), as printed by \`npm run server\``);
+  config.certKeys = opt.certKeys.toLowerCase();
+}
 
 /** Resolves when ip:port accepts a TCP connection; rejects with the last error after `waitS`. */
 async function reachable(ip: string, port: number, bind: string, waitS: number): Promise<void> {

@@ -545,7 +545,7 @@ function saveList(): void {
   if (w.ok) storageWrite(KEY_BUDDIES, p, w.pos);
 }
 
-function loadList(): void {
+export function loadList(): void {
   buddy.entries.length = 0;
   const p = changetype<usize>(flashBuf);
   const len = storageRead(KEY_BUDDIES, p, RECORD_CAP);
@@ -575,7 +575,7 @@ function saveOutbox(): void {
   if (w.ok) storageWrite(KEY_BUDDY_OUTBOX, p, w.pos);
 }
 
-function loadOutbox(): void {
+export function loadOutbox(): void {
   buddy.outOps.length = 0; buddy.outNames.length = 0;
   const p = changetype<usize>(outboxBuf);
   const len = storageRead(KEY_BUDDY_OUTBOX, p, OUTBOX_CAP);

@@ -121,7 +121,8 @@ export function updateTick(now: i64, uiLastKeyUs: i64): void {
   }
 }
 
-function reportedVersion(): u32 {
+/** Key 8 decoder: the version whose `installed` ping was sent (0 when none or a bad record). */
+export function reportedVersion(): u32 {
   const n = storageRead(KEY_UPDATE_STATE, changetype<usize>(rec), 8);
   if (n != 4) return 0;
   return load<u32>(changetype<usize>(rec));

@@ -1,10 +1,15 @@
 import { imInboxText, imSend, imStatsText, IM_TEXT_MAX } from "./im";
+import { imSnHeldDump, imSnHeldTamper } from "./hold";
+import { node } from "../overlay/node";
 
 /**
  * Console commands of the IM module (firmware/ui/console.ts dispatches here):
  *   im                 the inbox (last 16 messages) and the IM counters
  *   im NAME TEXT       send TEXT (the console line is ASCII) to NAME
  *   imx NAME HEX       send the UTF-8 bytes written as hex (any unicode; invalid UTF-8 is refused)
+ *   im --held          (supernode, debug) the held copies this supernode stores, as hex: what a holder sees
+ *   im --held-tamper   (supernode, debug) act as a malicious holder: alter every held copy (tests)
+ * (User names start with a letter, so the `--` forms never collide with `im NAME TEXT`.)
  * Returns the reply lines; errors are one line starting with `error:`.
  */
 export function imCommand(cmd: string, arg: string, now: i64): Array<string> {
@@ -13,6 +18,12 @@ export function imCommand(cmd: string, arg: string, now: i64): Array<string> {
     const inbox = imInboxText();
     for (let i = 0; i < inbox.length; i++) out.push(inbox[i]);
     out.push(imStatsText());
+    return out;
+  }
+  if (cmd == "im" && (arg == "--held" || arg == "--held-tamper")) {
+    if (!node.isSupernode) { out.push("error: not a supernode"); return out; }
+    if (arg == "--held") return imSnHeldDump(now);
+    out.push("ok: tampered " + imSnHeldTamper().toString() + " held copies");
     return out;
   }
   const sp = arg.indexOf(" ");

@@ -8,7 +8,7 @@ import { NEVER } from "../lib/clock";
 import { event } from "../lib/log";
 import { stats } from "../lib/stats";
 import {
-  ADDR_MAX, MSG_DHT_IM_GET, MSG_DHT_IM_HELD, MSG_DHT_IM_STORE, MSG_IM, MSG_IM_FETCH, MSG_IM_FWD, MSG_IM_HOLD,
+  ADDR_MAX, MSG_DHT_IM_GET, MSG_DHT_IM_HELD, MSG_DHT_IM_STORE, MSG_IM, MSG_IM_ACK, MSG_IM_ACK_SEALED, MSG_IM_FETCH, MSG_IM_FWD, MSG_IM_HOLD,
   MSG_IM_SEND, USER_MAX,
 } from "../wire/types";
 
@@ -31,6 +31,12 @@ import {
  * Limits (a supernode's memory is not a mailbox): HELD_PER_USER messages per user (oldest dropped first),
  * HELD_BYTES_MAX in all; held messages stay until 72 h after they were first stored (not deleted on fetch:
  * every device of the user may fetch them, and devices drop duplicates with their persisted seq windows).
+ *
+ * Only ciphertext is held (issue #7): the sender seals each fragment to each of the user's devices (Noise_X,
+ * firmware/im/seal.ts), the inner IM's toUser field is then that device's address `user/devid`, and a holder
+ * refuses any inner IM without the HELD and SEALED flags (`sn.im.refused reason=clear`). Copies are
+ * de-duplicated by their exact bytes, so a holder that alters a copy cannot suppress the intact ones of the
+ * other holders (the device rejects the altered one and counts it); a fetch hands a device only its own copies.
  */
 export const HELD_TTL_US: i64 = 72 * 3600 * 1_000_000;
 const HELD_PER_USER: i32 = 200;
@@ -39,8 +45,14 @@ const FETCH_COLLECT_US: i64 = 800_000;
 const LOOKUP_IM_HOLD: i32 = 10;
 const LOOKUP_IM_FETCH: i32 = 11;
 const INNER_MAX: i32 = 1400;
+/** IM flags (firmware/im/im.ts): a held copy must be both. */
+const F_SEALED: u8 = 2;
+const F_HELD: u8 = 4;
 
 class Held {
+  /** The device address it is sealed to (the inner IM's toUser field). */
+  to: string = "";
+  flags: u8 = 0;
   constructor(public data: StaticArray<u8>, public from: string, public seq: u32, public storedUs: i64) {}
 }
 
@@ -64,6 +76,11 @@ export class ImHold {
   dropped: u32 = 0;
   stored: u32 = 0;
   expired: u32 = 0;
+  /** Held IMs refused because they were not sealed (clear text is never held). */
+  refused: u32 = 0;
+  /** Receipts forwarded (IM_SEND/IM_FWD inner type): in clear (online IMs) and sealed (held IMs). */
+  acksClear: u32 = 0;
+  acksSealed: u32 = 0;
 }
 export const imHold = new ImHold();
 
@@ -73,16 +90,24 @@ function copyOut(p: usize, n: i32): StaticArray<u8> {
   return a;
 }
 
-/** Reads the sender address and seq of an inner IM ([type][flags][from str8][12 bytes][to str8][seq]). */
+/** Reads flags, sender address, device address and seq of an inner IM ([type][flags][from str8][12 bytes][to str8][seq]). */
 function parseInner(d: StaticArray<u8>, h: Held): bool {
   const r = new ByteReader().reset(changetype<usize>(d), d.length);
   if (<u8>r.u8() != MSG_IM) return false;
-  r.u8();
+  h.flags = <u8>r.u8();
   h.from = r.str8(ADDR_MAX);
   r.take(12);
-  r.str8(USER_MAX);
+  h.to = r.str8(ADDR_MAX);
   h.seq = r.u32();
   return r.ok && h.from.length > 0;
+}
+
+/** Counts a receipt we forward, by the inner type byte at p. */
+function countAck(p: usize, n: i32): void {
+  if (n < 1) return;
+  const t = load<u8>(p);
+  if (t == MSG_IM_ACK) imHold.acksClear++;
+  else if (t == MSG_IM_ACK_SEALED) imHold.acksSealed++;
 }
 
 function deliverLocal(addr: string, p: usize, n: i32): bool {
@@ -103,6 +128,7 @@ export function imSnOnClientFrame(c: Conn, type: u8, r: ByteReader, now: i64): b
     const to = r.str8(ADDR_MAX); const snIp = r.u32(); const snPort = <i32>r.u16();
     const n = r.remaining(); const p = r.take(n);
     if (!r.ok || n < 1 || to.length == 0) { stats.malformed++; return true; }
+    countAck(p, n);
     if (deliverLocal(to, p, n)) return true;
     if (node.isSelf(snIp, snPort) || snIp == 0) { imHold.dropped++; stats.relayDropped++; return true; }
     const peer = peerConn(snIp, snPort, now);
@@ -175,8 +201,12 @@ export function imSnLookupDone(l: Lookup, now: i64): void {
   }
 }
 
+/** Same bytes already in list (copies that differ are all kept: a device tells the genuine one by its seal). */
 function isDup(list: Array<Held>, h: Held): bool {
-  for (let i = 0; i < list.length; i++) if (list[i].seq == h.seq && list[i].from == h.from) return true;
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i].data;
+    if (list[i].seq == h.seq && d.length == h.data.length && memory.compare(changetype<usize>(d), changetype<usize>(h.data), <usize>d.length) == 0) return true;
+  }
   return false;
 }
 
@@ -184,6 +214,11 @@ function isDup(list: Array<Held>, h: Held): bool {
 function store(user: string, d: StaticArray<u8>, storedUs: i64): void {
   const h = new Held(d, "", 0, storedUs);
   if (!parseInner(d, h)) { stats.malformed++; return; }
+  if ((h.flags & (F_SEALED | F_HELD)) != (F_SEALED | F_HELD)) {
+    imHold.refused++;
+    event("sn.im.refused", "user=" + user + " reason=clear");
+    return;
+  }
   if (!imHold.held.has(user)) imHold.held.set(user, new Array<Held>());
   const list = imHold.held.get(user);
   if (isDup(list, h)) return;
@@ -259,13 +294,17 @@ export function imSnTick(now: i64): void {
     const items = f.items;
     items.sort((a: Held, b: Held): i32 => a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
     const c = connGet(f.clientHandle);
+    let sent = 0;
     if (c !== null) {
       for (let k = 0; k < items.length; k++) {
+        // Each copy is sealed to one device: the client gets its own.
+        if (items[k].to != c.addr) continue;
         txBegin(MSG_IM_FWD).bytes(changetype<usize>(items[k].data), items[k].data.length);
         connSend(c);
+        sent++;
       }
     }
-    event("sn.im.fetch", "user=" + f.user + " held=" + items.length.toString());
+    event("sn.im.fetch", "user=" + f.user + " held=" + sent.toString() + " copies=" + items.length.toString());
   }
   if (now >= imHold.purgeUs) {
     imHold.purgeUs = imHold.held.size > 0 ? now + 3600 * 1_000_000 : NEVER;
@@ -274,3 +313,56 @@ export function imSnTick(now: i64): void {
   }
 }
 
+
+const HEX = "0123456789abcdef";
+
+/**
+ * Debug (console `im --held`): what this supernode holds — a summary line, then per held copy
+ * `held N USER TO SEQ PART HEX` lines (N the copy's index, PART 0.. for each 500 bytes; the stored bytes: the
+ * inner IM with its type byte). Shows exactly what a holder could read.
+ */
+export function imSnHeldDump(now: i64): Array<string> {
+  const out = new Array<string>();
+  const users = imHold.held.keys();
+  let n = 0;
+  for (let i = 0; i < users.length; i++) {
+    const list = liveHeld(users[i], now);
+    for (let k = 0; k < list.length; k++) {
+      const d = list[k].data;
+      // The console caps lines (1300 characters): 500 bytes of hex per line, `part` counting from 0.
+      for (let part = 0; part * 500 < d.length; part++) {
+        let hex = "";
+        for (let j = part * 500; j < d.length && j < (part + 1) * 500; j++) hex += HEX.charAt(<i32>(d[j] >> 4)) + HEX.charAt(<i32>(d[j] & 15));
+        out.push("held " + n.toString() + " " + users[i] + " " + list[k].to + " " + list[k].seq.toString() + " " + part.toString() + " " + hex);
+      }
+      n++;
+    }
+  }
+  out.unshift("im held copies=" + n.toString() + " bytes=" + imHold.bytes.toString() + " stored=" + imHold.stored.toString() +
+    " refused=" + imHold.refused.toString() + " expired=" + imHold.expired.toString() + " acksClear=" + imHold.acksClear.toString() +
+    " acksSealed=" + imHold.acksSealed.toString());
+  return out;
+}
+
+/**
+ * Debug (console `im --held-tamper`): plays a malicious holder — alters every copy held here: alternately one
+ * bit of the seal's tag and one of the ciphertext, or one bit of the header in clear (the sender's supernode
+ * port, where the receipt would go). Returns the copies altered.
+ */
+export function imSnHeldTamper(): i32 {
+  const users = imHold.held.keys();
+  let n = 0;
+  for (let i = 0; i < users.length; i++) {
+    const list = imHold.held.get(users[i]);
+    for (let k = 0; k < list.length; k++) {
+      const d = list[k].data;
+      if (d.length < 64) continue;
+      // [type][flags][from str8][snIp u32][snPort u16]…: the low byte of snPort.
+      const port = 2 + 1 + <i32>d[2] + 4 + 1;
+      if ((n & 1) == 1 && port < d.length) d[port] ^= 0x01;
+      else { d[d.length - 1] ^= 0x01; d[d.length - 40] ^= 0x80; }
+      n++;
+    }
+  }
+  return n;
+}

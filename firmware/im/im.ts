@@ -8,14 +8,17 @@ import { event } from "../lib/log";
 import { stats } from "../lib/stats";
 import { PresenceRecord, addrUser } from "../wire/record";
 import {
-  ADDR_MAX, FLAG_PUBLIC, FLAG_UDP_OK, MSG_IM, MSG_IM_ACK, MSG_IM_FETCH, MSG_IM_FWD, MSG_IM_HOLD, MSG_IM_SEND,
+  ADDR_MAX, FLAG_PUBLIC, FLAG_UDP_OK, MSG_IM, MSG_IM_ACK, MSG_IM_ACK_SEALED, MSG_IM_FETCH, MSG_IM_FWD, MSG_IM_HOLD, MSG_IM_SEND,
   PRESENCE_OFFLINE, USER_MAX,
 } from "../wire/types";
 import { myAddr } from "./device";
 import { imStateLoad, imStateNextSeq, imStateSave, imStateWindow, RecvWindow } from "./state";
-import { imUiNotify } from "./notify";
+import { imUiNotify, imUiFailed } from "./notify";
 import { buddyIsBlocked } from "../buddy/buddies";
-import { imDeviceKey, imOpen, imSeal, SEAL_OVERHEAD } from "./seal";
+import {
+  ACK_SEALED_LEN, HELD_SEAL_OVERHEAD_MAX, heldSenderKey, imCanSealHeld, imDeviceKey, imHeldDeviceKey, imOpen, imOpenAck, imOpenHeld,
+  imSeal, imSealAck, imSealHeld, SEAL_OVERHEAD,
+} from "./seal";
 import { cryptoSha256 } from "../../hal/crypto";
 
 /**
@@ -44,7 +47,12 @@ import { cryptoSha256 } from "../../hal/crypto";
  * Malformed messages (short, bad fragment fields, invalid UTF-8) are dropped and counted (`imStats`).
  *
  * Encryption: each fragment is sealed to each device (Noise_N to the X25519 key of the certificate in its
- * presence record; seal.ts, flag IM_F_SEALED). Held messages (no device key known) and receipts go in clear.
+ * presence record; seal.ts, flag IM_F_SEALED). Held messages are sealed too, per device, to the keys in the
+ * user's last presence records (up to 72 h old; found by the SEARCH, reason 2) with Noise_X (the sender
+ * authenticated by its certificate inside), and their receipts go back sealed (IM_ACK_SEALED, Noise_K). A user
+ * with no such record (never seen in 72 h) cannot be held for: the message fails (`im.failed`, shown on the
+ * phone). With some devices online, those get it live and each device that is off a held copy (SEARCH_RESP
+ * found = 1 lists their last records after the online ones). Receipts of online IMs go in clear.
  */
 export const IM_TEXT_MAX: i32 = 4000;
 export const IM_FRAG_BYTES: i32 = 1000;
@@ -79,8 +87,12 @@ export class ImStats {
   blocked: u32 = 0;
   /** Fragments received sealed end to end (and opened). */
   sealed: u32 = 0;
+  /** Sealed fragments (held or not) and sealed receipts that did not open or authenticate: dropped. */
+  sealFail: u32 = 0;
 }
 const openBuf = new StaticArray<u8>(IM_FRAG_BYTES + SEAL_OVERHEAD);
+/** Devices whose keys held messages were sealed to (their sealed receipts are opened with them), at most this many. */
+const HELD_KEYS_MAX: i32 = 64;
 export const imStats = new ImStats();
 
 /** A message being sent: its UTF-8 bytes and first seq (= msgId); fragment i has seq msgId + i. */
@@ -109,13 +121,14 @@ class Lookup {
 }
 
 class Devices {
-  constructor(public recs: Array<PresenceRecord>, public atUs: i64) {}
+  /** recs: the online devices; offline: the last records of the user's devices that are off (held copies). */
+  constructor(public recs: Array<PresenceRecord>, public atUs: i64, public offline: Array<PresenceRecord>) {}
 }
 
 /** A received fragment waiting for the gap before it (or the reassembly of its message). */
 class Frag {
   constructor(public seq: u32, public base: u32, public msgId: u32, public idx: i32, public count: i32,
-    public data: StaticArray<u8>, public held: bool, public atUs: i64) {}
+    public data: StaticArray<u8>, public held: bool, public atUs: i64, public senderKey: StaticArray<u8> | null) {}
 }
 
 class Recv {
@@ -147,6 +160,8 @@ export class Im {
   heldOut: Map<u32, OutMsg> = new Map<u32, OutMsg>();
   heldAcks: Set<string> = new Set<string>();
   heldOrder: Array<u32> = new Array<u32>();
+  /** Device address → the X25519 key its held copies were sealed to (sealed receipts are checked against it). */
+  heldKeys: Map<string, StaticArray<u8>> = new Map<string, StaticArray<u8>>();
 }
 export const im = new Im();
 
@@ -181,7 +196,9 @@ export function imSend(to: string, text: string, now: i64): i32 {
   imStats.sent++;
   event("im.send", "msgId=" + id.toString() + " to=" + to + " bytes=" + data.length.toString() + " frags=" + frags.toString());
   if (im.devices.has(to) && now - im.devices.get(to).atUs < DEVICES_TTL_US && im.devices.get(to).recs.length > 0) {
-    sendToDevices(m, im.devices.get(to).recs, now);
+    const ds = im.devices.get(to);
+    sendToDevices(m, ds.recs, now);
+    if (ds.offline.length > 0) hold(m, ds.offline, "", now);
     return <i32>id;
   }
   if (!im.queued.has(to)) im.queued.set(to, new Array<OutMsg>());
@@ -208,6 +225,7 @@ export function imOnSearchResult(r: ByteReader, now: i64): bool {
   if (!r.ok || user.length == 0) { r.pos = save; r.ok = true; return false; }
   im.lookups.delete(user);
   const recs = new Array<PresenceRecord>();
+  const offRecs = new Array<PresenceRecord>();
   let reason: u32 = 0;
   if (found != 0) {
     const first = new PresenceRecord();
@@ -220,24 +238,63 @@ export function imOnSearchResult(r: ByteReader, now: i64): bool {
           if (!x.read(r)) break;
           if (x.user == user && x.status != PRESENCE_OFFLINE) recs.push(x);
         }
+        // Then [off u8][record × off]: the user's devices that are off (supernode.ts answerAll) — each gets a
+        // held copy, sealed to it, so a message reaches every device of the user, not only those online.
+        if (r.ok && r.remaining() > 0) {
+          const off = <i32>r.u8();
+          for (let i = 0; i < off && i < 8; i++) {
+            const x = new PresenceRecord();
+            if (!x.read(r)) break;
+            if (x.user == user && x.status == PRESENCE_OFFLINE) offRecs.push(x);
+          }
+        }
       }
     } else stats.malformed++;
-  } else reason = r.u8();
+  } else {
+    reason = r.u8();
+    // Reason 2 (offline, seen within 72 h): the newest record, then [more u8][record × more] — every device's
+    // last record (supernode.ts answerAll): the keys to seal a held message to.
+    if (r.ok && reason == 2) {
+      const first = new PresenceRecord();
+      if (first.read(r)) {
+        if (first.user == user) recs.push(first);
+        if (r.remaining() > 0) {
+          const more = <i32>r.u8();
+          for (let i = 0; i < more && i < 8; i++) {
+            const x = new PresenceRecord();
+            if (!x.read(r)) break;
+            if (x.user == user) recs.push(x);
+          }
+        }
+      }
+    }
+  }
   const q = im.queued.has(user) ? im.queued.get(user) : new Array<OutMsg>();
   im.queued.delete(user);
   // Not our own device: a message to ourselves goes to our other devices only.
   const me = myAddr();
   const devs = new Array<PresenceRecord>();
-  for (let i = 0; i < recs.length; i++) if (recs[i].addr() != me) devs.push(recs[i]);
+  if (found != 0) for (let i = 0; i < recs.length; i++) if (recs[i].addr() != me) devs.push(recs[i]);
   if (devs.length > 0) {
-    im.devices.set(user, new Devices(devs, now));
-    for (let i = 0; i < q.length; i++) sendToDevices(q[i], devs, now);
+    im.devices.set(user, new Devices(devs, now, offRecs));
+    for (let i = 0; i < q.length; i++) {
+      sendToDevices(q[i], devs, now);
+      if (offRecs.length > 0) hold(q[i], offRecs, "", now);
+    }
   } else if (found == 0 && reason == 0) {
-    for (let i = 0; i < q.length; i++) { imStats.failed++; event("im.failed", "msgId=" + q[i].msgId.toString() + " to=" + user + " reason=unknown-user"); }
+    for (let i = 0; i < q.length; i++) failMsg(q[i], "unknown-user");
   } else {
-    for (let i = 0; i < q.length; i++) hold(q[i], now);
+    const why = found != 0 ? "no-other-device" : reason == 1 ? "never-seen" : reason == 2 ? "no-device-key" : "no-directory";
+    for (let i = 0; i < q.length; i++) hold(q[i], found == 0 ? recs : offRecs, why, now);
   }
   return true;
+}
+
+/** The message cannot be sent or held: counted, logged and shown on the phone's screen. */
+function failMsg(m: OutMsg, reason: string): void {
+  imStats.failed++;
+  event("im.failed", "msgId=" + m.msgId.toString() + " to=" + m.to + " reason=" + reason);
+  imUiFailed("IM to " + m.to + " failed: " + reason.replaceAll("-", " "));
 }
 
 function sendToDevices(m: OutMsg, devs: Array<PresenceRecord>, now: i64): void {
@@ -302,20 +359,67 @@ function transmit(dest: Dest, p: Pending): void {
   connSend(sn);
 }
 
-/** No device online: every fragment goes to our SN to be held at the user's index supernodes. */
-function hold(m: OutMsg, now: i64): void {
+/**
+ * No device online: every fragment, sealed to each device of the user that has a last presence record with a
+ * usable certificate (seal.ts imHeldDeviceKey: ≤ 72 h old), goes to our SN as IM_HOLD to be held at the
+ * user's index supernodes. With no such device (never seen, no record, no certificate) the message fails with
+ * `why` — nothing is ever held in clear — unless `why` is "" (the message also went to online devices: the
+ * held copies are for the user's devices that are off, and none being usable is no failure).
+ */
+function hold(m: OutMsg, recs: Array<PresenceRecord>, why: string, now: i64): void {
   const sn = client.sn;
-  if (sn === null) { imStats.failed++; event("im.failed", "msgId=" + m.msgId.toString() + " to=" + m.to + " reason=offline"); return; }
-  for (let f = 0; f < m.frags; f++) {
-    const w = txBegin(MSG_IM_HOLD).str8(m.to).u8(MSG_IM);
-    // No device record to seal to (the user is offline): held in clear (docs/protocol.md §Multiple logins).
-    writeIm(w, m, f, m.msgId, IM_F_HELD, null, "");
-    connSend(sn);
+  if (sn === null) { if (why.length > 0) failMsg(m, "offline"); return; }
+  if (!imCanSealHeld()) { if (why.length > 0) failMsg(m, "no-certificate"); return; }
+  const me = myAddr();
+  const addrs = new Array<string>();
+  const keys = new Array<StaticArray<u8>>();
+  for (let i = 0; i < recs.length && addrs.length < 8; i++) {
+    const a = recs[i].addr();
+    if (recs[i].user != m.to || a == me || addrs.includes(a)) continue;
+    const k = imHeldDeviceKey(recs[i], now);
+    if (k !== null) { addrs.push(a); keys.push(k); }
+  }
+  if (addrs.length == 0) { if (why.length > 0) failMsg(m, why); return; }
+  let bytes = 0;
+  for (let d = 0; d < addrs.length; d++) {
+    for (let f = 0; f < m.frags; f++) {
+      const w = txBegin(MSG_IM_HOLD).str8(m.to).u8(MSG_IM);
+      const start = w.pos;
+      if (!writeHeldIm(w, m, f, keys[d], addrs[d])) { if (why.length > 0) failMsg(m, "seal"); return; }
+      bytes += w.pos - start + 1;
+      connSend(sn);
+    }
+    if (!im.heldKeys.has(addrs[d]) && im.heldKeys.size >= HELD_KEYS_MAX) im.heldKeys.delete(im.heldKeys.keys()[0]);
+    im.heldKeys.set(addrs[d], keys[d]);
   }
   imStats.held++;
   for (let f = 0; f < m.frags; f++) { im.heldOut.set(m.msgId + <u32>f, m); im.heldOrder.push(m.msgId + <u32>f); }
   while (im.heldOrder.length > HELD_TRACK_MAX) { im.heldOut.delete(im.heldOrder[0]); im.heldOrder.shift(); }
-  event("im.held", "msgId=" + m.msgId.toString() + " to=" + m.to + " frags=" + m.frags.toString());
+  event("im.held", "msgId=" + m.msgId.toString() + " to=" + m.to + " frags=" + m.frags.toString() + " devices=" +
+    addrs.length.toString() + " bytes=" + bytes.toString());
+}
+
+const heldSealBuf = new StaticArray<u8>(IM_FRAG_BYTES + HELD_SEAL_OVERHEAD_MAX);
+
+/**
+ * Writes a held IM (after its type byte) for device toAddr: the header in clear (flags HELD | SEALED, toUser =
+ * the device address), then [len u16][Noise_X message] bound to that header (seal.ts imSealHeld).
+ */
+function writeHeldIm(w: ByteWriter, m: OutMsg, frag: i32, key: StaticArray<u8>, toAddr: string): bool {
+  const off = frag * IM_FRAG_BYTES;
+  const len = min(IM_FRAG_BYTES, m.data.length - off);
+  const seq = m.msgId + <u32>frag;
+  let f = IM_F_HELD | IM_F_SEALED;
+  if (client.isPublic && client.udpOk) f |= IM_F_PUBLIC;
+  const start = w.pos;
+  w.u8(f).str8(myAddr()).u32(client.snIp).u16(<u32>client.snPort).u32(client.reflexIp).u16(<u32>client.reflexPort)
+    .str8(toAddr).u32(seq).u32(m.msgId).u32(m.msgId).u8(<u32>frag).u8(<u32>m.frags);
+  if (!w.ok) return false;
+  const n = imSealHeld(key, w.ptr + <usize>start, w.pos - start, changetype<usize>(m.data) + <usize>off, len,
+    changetype<usize>(heldSealBuf), heldSealBuf.length);
+  if (n < 0) return false;
+  w.u16(<u32>n).bytes(changetype<usize>(heldSealBuf), n);
+  return w.ok;
 }
 
 /** After login: ask our SN for the messages held for us while we were offline. */
@@ -339,7 +443,7 @@ export function imOnClientFrame(type: u8, r: ByteReader, now: i64): bool {
 
 /** A datagram for the phone side of IM: IM or IM_ACK sent directly. Returns false for other types. */
 export function imOnUdp(type: u8, srcIp: u32, srcPort: i32, r: ByteReader, now: i64): bool {
-  if (type != MSG_IM && type != MSG_IM_ACK) return false;
+  if (type != MSG_IM && type != MSG_IM_ACK && type != MSG_IM_ACK_SEALED) return false;
   if (node.cfg.user.length == 0) { stats.unexpected++; return true; }
   onInner(type, r, srcIp, srcPort, now);
   return true;
@@ -349,6 +453,7 @@ function onInner(type: u8, r: ByteReader, srcIp: u32, srcPort: i32, now: i64): v
   ensureLoaded();
   if (type == MSG_IM) onIm(r, srcIp, srcPort, now);
   else if (type == MSG_IM_ACK) onAck(r, now);
+  else if (type == MSG_IM_ACK_SEALED) onAckSealed(r, now);
   else { imStats.malformed++; stats.malformed++; }
 }
 
@@ -376,25 +481,45 @@ export function utf8Valid(p: usize, n: i32): bool {
 }
 
 function onIm(r: ByteReader, srcIp: u32, srcPort: i32, now: i64): void {
+  const hdr = r.ptr + <usize>r.pos;
   const flags = <u8>r.u8();
   const from = r.str8(ADDR_MAX);
   const snIp = r.u32(); const snPort = <i32>r.u16(); const ip = r.u32(); const port = <i32>r.u16();
-  const toUser = r.str8(USER_MAX);
+  const toUser = r.str8(ADDR_MAX);
   const seq = r.u32(); const base = r.u32(); const msgId = r.u32();
-  const idx = <i32>r.u8(); const count = <i32>r.u8(); let len = <i32>r.u16();
+  const idx = <i32>r.u8(); const count = <i32>r.u8();
+  const hdrLen = <i32>(r.ptr + <usize>r.pos - hdr);
+  let len = <i32>r.u16();
   let p = r.take(len);
   const sealed = (flags & IM_F_SEALED) != 0;
-  if (!r.ok || from.indexOf("/") <= 0 || count == 0 || count > IM_FRAGS_MAX || idx >= count || len > IM_FRAG_BYTES + (sealed ? SEAL_OVERHEAD : 0) ||
+  // A held copy is sealed to one device (Noise_X, the sender's certificate inside; seal.ts imOpenHeld).
+  const heldSealed = sealed && (flags & IM_F_HELD) != 0;
+  const maxLen = IM_FRAG_BYTES + (heldSealed ? HELD_SEAL_OVERHEAD_MAX : sealed ? SEAL_OVERHEAD : 0);
+  if (!r.ok || from.indexOf("/") <= 0 || count == 0 || count > IM_FRAGS_MAX || idx >= count || len > maxLen ||
       seq != msgId + <u32>idx || base > seq) {
     imStats.malformed++; stats.malformed++; return;
   }
-  if (sealed) {
+  let senderKey: StaticArray<u8> | null = null;
+  if (heldSealed) {
+    // Addressed to one device (toUser = user/devid): a copy for another device of ours is not for us.
+    if (toUser != myAddr()) { stats.unexpected++; return; }
+    const n = imOpenHeld(hdr, hdrLen, addrUser(from), p, len, changetype<usize>(openBuf), IM_FRAG_BYTES, now);
+    if (n < 0) {
+      imStats.malformed++; imStats.sealFail++; stats.malformed++;
+      event("im.dropped", "from=" + addrUser(from) + " seq=" + seq.toString() + " reason=seal held=1");
+      return;
+    }
+    p = changetype<usize>(openBuf); len = n;
+    imStats.sealed++;
+    senderKey = new StaticArray<u8>(32);
+    memory.copy(changetype<usize>(senderKey), changetype<usize>(heldSenderKey), 32);
+  } else if (sealed) {
     const n = imOpen(myAddr(), from, seq, p, len, changetype<usize>(openBuf), openBuf.length);
-    if (n < 0 || n > IM_FRAG_BYTES) { imStats.malformed++; stats.malformed++; event("im.dropped", "from=" + addrUser(from) + " seq=" + seq.toString() + " reason=seal"); return; }
+    if (n < 0 || n > IM_FRAG_BYTES) { imStats.malformed++; imStats.sealFail++; stats.malformed++; event("im.dropped", "from=" + addrUser(from) + " seq=" + seq.toString() + " reason=seal"); return; }
     p = changetype<usize>(openBuf); len = n;
     imStats.sealed++;
   }
-  if (toUser != node.cfg.user) { stats.unexpected++; return; }
+  if (!heldSealed && toUser != node.cfg.user) { stats.unexpected++; return; }
   // Blocked users' IMs never reach the UI (firmware/buddy/buddies.ts); no receipt either: a block is not revealed.
   if (buddyIsBlocked(addrUser(from))) { imStats.blocked++; event("buddy.blocked", "what=im from=" + addrUser(from)); return; }
   let st: Recv;
@@ -407,11 +532,11 @@ function onIm(r: ByteReader, srcIp: u32, srcPort: i32, now: i64): void {
   st.ip = (flags & IM_F_PUBLIC) != 0 ? (srcIp != 0 ? srcIp : ip) : 0;
   st.port = (flags & IM_F_PUBLIC) != 0 ? (srcIp != 0 ? srcPort : port) : 0;
   const win = st.win;
-  if (win.seen(seq)) { imStats.duplicates++; ack(from, st, seq); return; }
+  if (win.seen(seq)) { imStats.duplicates++; ack(from, st, seq, senderKey); return; }
   for (let i = 0; i < st.buffer.length; i++) if (st.buffer[i].seq == seq) { imStats.duplicates++; return; }
   const data = new StaticArray<u8>(len);
   if (len > 0) memory.copy(changetype<usize>(data), p, <usize>len);
-  const fr = new Frag(seq, base, msgId, idx, count, data, (flags & IM_F_HELD) != 0, now);
+  const fr = new Frag(seq, base, msgId, idx, count, data, (flags & IM_F_HELD) != 0, now, senderKey);
   if (!ready(win, fr)) {
     if (st.buffer.length >= BUFFER_MAX) { imStats.lost++; return; }
     st.buffer.push(fr);
@@ -447,7 +572,7 @@ function drain(from: string, st: Recv, now: i64, force: bool): void {
 
 function deliver(from: string, st: Recv, f: Frag, now: i64): void {
   st.win.mark(f.seq);
-  ack(from, st, f.seq);
+  ack(from, st, f.seq, f.senderKey);
   if (f.idx == 0) { st.msgId = f.msgId; st.nextIdx = 0; st.parts.length = 0; }
   if (f.msgId != st.msgId || f.idx != st.nextIdx) {
     // A fragment of a message whose start was lost (given up by the sender or the buffer): drop it.
@@ -486,8 +611,28 @@ function shaHex(p: usize, n: i32): string {
   return s;
 }
 
-/** IM_ACK for fragment seq back to its sender: direct UDP when it is public, else through the supernodes. */
-function ack(from: string, st: Recv, seq: u32): void {
+const ackSealBuf = new StaticArray<u8>(ACK_SEALED_LEN);
+
+/**
+ * IM_ACK for fragment seq back to its sender: direct UDP when it is public, else through the supernodes. A held
+ * fragment (senderKey = the sender's certified key from inside it) is acknowledged with IM_ACK_SEALED.
+ */
+function ack(from: string, st: Recv, seq: u32, senderKey: StaticArray<u8> | null): void {
+  if (senderKey !== null) {
+    const n = imSealAck(senderKey, myAddr(), from, seq, changetype<usize>(ackSealBuf), ackSealBuf.length);
+    if (n != ACK_SEALED_LEN) return;
+    if (st.ip != 0 && client.udpOk) {
+      txBegin(MSG_IM_ACK_SEALED).str8(myAddr()).str8(from).u16(<u32>n).bytes(changetype<usize>(ackSealBuf), n);
+      txSendUdp(node.udpSock, st.ip, st.port);
+      return;
+    }
+    const sn = client.sn;
+    if (sn === null || st.snIp == 0) return;
+    txBegin(MSG_IM_SEND).str8(from).u32(st.snIp).u16(<u32>st.snPort).u8(MSG_IM_ACK_SEALED).str8(myAddr()).str8(from)
+      .u16(<u32>n).bytes(changetype<usize>(ackSealBuf), n);
+    connSend(sn);
+    return;
+  }
   if (st.ip != 0 && client.udpOk) {
     txBegin(MSG_IM_ACK).str8(myAddr()).str8(from).u32(seq);
     txSendUdp(node.udpSock, st.ip, st.port);
@@ -503,21 +648,8 @@ function onAck(r: ByteReader, now: i64): void {
   const acker = r.str8(ADDR_MAX); const to = r.str8(ADDR_MAX); const seq = r.u32();
   if (!r.ok) { imStats.malformed++; stats.malformed++; return; }
   if (to != myAddr()) { stats.unexpected++; return; }
-  if (!im.dests.has(acker) || im.heldOut.has(seq)) {
-    // A receipt for a held message, from a device that fetched it: count fragments per device and message.
-    if (!im.heldOut.has(seq)) { stats.unexpected++; return; }
-    const m = im.heldOut.get(seq);
-    const k = acker + "#" + seq.toString();
-    if (im.heldAcks.has(k)) return;
-    im.heldAcks.add(k);
-    let all = true;
-    for (let f = 0; f < m.frags; f++) if (!im.heldAcks.has(acker + "#" + (m.msgId + <u32>f).toString())) all = false;
-    if (all) {
-      imStats.receipts++;
-      event("im.receipt", "msgId=" + m.msgId.toString() + " to=" + acker + " ms=" + ((now - m.startUs) / 1000).toString() + " held=1");
-    }
-    return;
-  }
+  // Only fragments sent live wait in a device's pending list; held copies count by sealed receipt (onAckSealed).
+  if (!im.dests.has(acker)) { stats.unexpected++; return; }
   const d = im.dests.get(acker);
   for (let i = 0; i < d.pending.length; i++) {
     const p = d.pending[i];
@@ -530,6 +662,32 @@ function onAck(r: ByteReader, now: i64): void {
       event("im.receipt", "msgId=" + p.msg.msgId.toString() + " to=" + acker + " ms=" + ((now - p.msg.startUs) / 1000).toString());
     }
     return;
+  }
+}
+
+/** IM_ACK_SEALED [ackerAddr][toAddr][len u16][Noise_K]: the receipt of a held fragment, from a device we sealed it to. */
+function onAckSealed(r: ByteReader, now: i64): void {
+  const acker = r.str8(ADDR_MAX); const to = r.str8(ADDR_MAX); const n = <i32>r.u16(); const p = r.take(n);
+  if (!r.ok) { imStats.malformed++; stats.malformed++; return; }
+  if (to != myAddr() || !im.heldKeys.has(acker)) { stats.unexpected++; return; }
+  const s = imOpenAck(im.heldKeys.get(acker), acker, to, p, n);
+  if (s < 0) {
+    imStats.malformed++; imStats.sealFail++; stats.malformed++;
+    event("im.dropped", "from=" + addrUser(acker) + " reason=seal receipt=1");
+    return;
+  }
+  const seq = <u32>s;
+  if (!im.heldOut.has(seq)) { stats.unexpected++; return; }
+  // Count fragments per device and message; the message's receipt when all are in.
+  const m = im.heldOut.get(seq);
+  const k = acker + "#" + seq.toString();
+  if (im.heldAcks.has(k)) return;
+  im.heldAcks.add(k);
+  let all = true;
+  for (let f = 0; f < m.frags; f++) if (!im.heldAcks.has(acker + "#" + (m.msgId + <u32>f).toString())) all = false;
+  if (all) {
+    imStats.receipts++;
+    event("im.receipt", "msgId=" + m.msgId.toString() + " to=" + acker + " ms=" + ((now - m.startUs) / 1000).toString() + " held=1 sealed=1");
   }
 }
 
@@ -572,7 +730,8 @@ export function imTick(now: i64): void {
     im.lookups.delete(users[i]);
     const q = im.queued.has(users[i]) ? im.queued.get(users[i]) : new Array<OutMsg>();
     im.queued.delete(users[i]);
-    for (let k = 0; k < q.length; k++) hold(q[k], now);
+    // No answer: no device keys to seal to, so the message cannot be held either.
+    for (let k = 0; k < q.length; k++) failMsg(q[k], "no-answer");
   }
   const froms = im.recv.keys();
   for (let i = 0; i < froms.length; i++) {
@@ -592,6 +751,6 @@ export function imInboxText(): Array<string> {
 export function imStatsText(): string {
   return "im sent=" + imStats.sent.toString() + " received=" + imStats.received.toString() + " receipts=" + imStats.receipts.toString() +
     " held=" + imStats.held.toString() + " dup=" + imStats.duplicates.toString() + " malformed=" + imStats.malformed.toString() +
-    " failed=" + imStats.failed.toString() + " lost=" + imStats.lost.toString() + " blocked=" + imStats.blocked.toString() + " sealed=" + imStats.sealed.toString();
+    " failed=" + imStats.failed.toString() + " lost=" + imStats.lost.toString() + " blocked=" + imStats.blocked.toString() + " sealed=" + imStats.sealed.toString() + " sealfail=" + imStats.sealFail.toString();
 }
 

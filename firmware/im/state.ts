@@ -60,7 +60,9 @@ export function imStateLoad(): void {
   const p = changetype<usize>(rec);
   const n = storageRead(KEY_IM_STATE, p, REC_CAP);
   nextSeq = 1; reserved = 1;
-  if (n < 12 || load<u8>(p) != 0x49 || load<u8>(p + 1) != 0x4D || load<u8>(p + 2) != 1) { reserve(); return; }
+  // A load replaces the windows; a record longer than the buffer is refused (it would be read past its end).
+  windows.clear(); order.length = 0;
+  if (n < 12 || n > REC_CAP || load<u8>(p) != 0x49 || load<u8>(p + 1) != 0x4D || load<u8>(p + 2) != 1) { reserve(); return; }
   const want = (<u32>load<u8>(p + <usize>(n - 4)) << 24) | (<u32>load<u8>(p + <usize>(n - 3)) << 16) | (<u32>load<u8>(p + <usize>(n - 2)) << 8) | <u32>load<u8>(p + <usize>(n - 1));
   if (fnv(p, n - 4) != want) { reserve(); return; }
   let o = 3;
@@ -75,6 +77,9 @@ export function imStateLoad(): void {
     const w = new RecvWindow(addr);
     w.hw = rd32(p + <usize>o); o += 4;
     w.mask = (<u64>rd32(p + <usize>o) << 32) | <u64>rd32(p + <usize>(o + 4)); o += 8;
+    // A sender listed twice would sit in `order` twice but in `windows` once: evicting one copy later would
+    // leave save() a name with no window (fuzz regression fw.storage.records-im-state-duplicate). Keep the first.
+    if (windows.has(addr)) continue;
     windows.set(addr, w); order.push(addr);
   }
   reserved = nextSeq;

@@ -2,6 +2,8 @@ import { ByteWriter } from "./bytes";
 import { FRAME_MAX } from "../wire/types";
 import { netTcpSend, netUdpSend } from "../../hal/net";
 import { stats } from "./stats";
+import { nowUs } from "./clock";
+import { dgramSealedType, dgramSend } from "../sec/dgram";
 
 /**
  * The transmit scratch buffer. A message is built with `txBegin(type)` and sent as a UDP datagram
@@ -31,6 +33,8 @@ export function innerBegin(type: u8): ByteWriter {
 export function txSendUdp(sock: i32, ip: u32, port: i32): i32 {
   if (!tx.ok) { stats.txOverflow++; return -1; }
   stats.udpTx++;
+  // Security hook (issue #7): supernode ↔ supernode messages go sealed (sec/dgram.ts); returns the wire bytes.
+  if (dgramSealedType(changetype<usize>(txBuf) + 2, tx.pos)) return dgramSend(sock, ip, port, changetype<usize>(txBuf) + 2, tx.pos, nowUs);
   return netUdpSend(sock, ip, port, changetype<usize>(txBuf) + 2, tx.pos);
 }
 

@@ -27,6 +27,8 @@ import { deviceId, isMe, myAddr } from "../im/device";
 import { buddyOnResp, buddyOnRouted, buddyOnSearchResult } from "../buddy/buddies";
 import { MSG_BUDDY_NOTIFY, MSG_BUDDY_PRESENCE, MSG_BUDDY_RESP } from "../wire/types";
 import { imOnClientFrame, imOnLogin, imOnSearchResult } from "../im/im";
+import { certRenewAtUs, certRenewFailed } from "../sec/renew";
+import { CERT_OK, certErrorText, certNowS as certNowSAt, myCert } from "../sec/cert";
 
 /**
  * The ordinary-node (SC) side of the overlay: find a supernode, log in through it, stay online.
@@ -124,6 +126,12 @@ export class Client {
    * them answers, the next bootstrap supernode keeps us).
    */
   leftBootstrap: bool = false;
+  /** The node list of the last HELLO_ACK or BUSY. */
+  listIp: Array<u32> = new Array<u32>();
+  listPort: Array<i32> = new Array<i32>();
+  /** A certificate renewal (sec/renew.ts) is in flight while online; it gives up at renewDeadlineUs. */
+  renewing: bool = false;
+  renewDeadlineUs: i64 = NEVER;
 }
 
 /** Whether ip:port is one of the provisioned bootstrap supernodes. */
@@ -164,7 +172,11 @@ export function clientStart(now: i64): void {
   startProbing(now);
 }
 
-function startProbing(now: i64): void {
+/**
+ * A login round: probe HC_PROBE_N host-cache entries (phase 0), then the bootstrap supernodes (phase 1). With
+ * `fromList`, phase 0 probes the node list a bootstrap supernode just gave us instead (leaveBootstrap).
+ */
+function startProbing(now: i64, fromList: bool = false): void {
   client.state = SC_PROBING;
   client.udpOk = false;
   client.probeNonce = node.prngOverlay.next();
@@ -174,20 +186,27 @@ function startProbing(now: i64): void {
   client.attempts++;
   // HC_PROBE_N entries drawn at random from the best HC_POOL (not always the same best few: after a mass
   // failure every phone would otherwise land on the same supernodes), never ourselves or the SN just lost.
-  const order = hostCache.best(HC_POOL);
-  const pool = new Array<i32>();
-  for (let j = 0; j < order.length; j++) {
-    const ip = hostCache.ip[order[j]], port = hostCache.port[order[j]];
-    if (node.isSelf(ip, port) || (ip == client.avoidIp && port == client.avoidPort)) continue;
-    // skype-facts.md: the bootstrap supernodes only when no host-cache entry answers (the next phase).
-    if (isBootstrap(ip, port)) continue;
-    pool.push(order[j]);
+  // With `fromList`, the candidates are the node list itself (its entries need not have made it into a full cache).
+  const poolIp = new Array<u32>(), poolPort = new Array<i32>();
+  if (fromList) {
+    for (let j = 0; j < client.listIp.length; j++) { poolIp.push(client.listIp[j]); poolPort.push(client.listPort[j]); }
+  } else {
+    const order = hostCache.best(HC_POOL);
+    for (let j = 0; j < order.length; j++) { poolIp.push(hostCache.ip[order[j]]); poolPort.push(hostCache.port[order[j]]); }
   }
-  while (pool.length > 0 && client.probeIp.length < HC_PROBE_N) {
-    const k = <i32>node.prngOverlay.below(<u32>pool.length);
-    const e = pool[k];
-    pool[k] = pool[pool.length - 1]; pool.length--;
-    client.probeIp.push(hostCache.ip[e]); client.probePort.push(hostCache.port[e]);
+  for (let j = poolIp.length - 1; j >= 0; j--) {
+    const ip = poolIp[j], port = poolPort[j];
+    // skype-facts.md: the bootstrap supernodes only when no host-cache entry answers (the next phase).
+    if (node.isSelf(ip, port) || (ip == client.avoidIp && port == client.avoidPort) || isBootstrap(ip, port)) {
+      poolIp[j] = poolIp[poolIp.length - 1]; poolPort[j] = poolPort[poolPort.length - 1];
+      poolIp.length--; poolPort.length--;
+    }
+  }
+  while (poolIp.length > 0 && client.probeIp.length < HC_PROBE_N) {
+    const k = <i32>node.prngOverlay.below(<u32>poolIp.length);
+    client.probeIp.push(poolIp[k]); client.probePort.push(poolPort[k]);
+    poolIp[k] = poolIp[poolIp.length - 1]; poolPort[k] = poolPort[poolPort.length - 1];
+    poolIp.length--; poolPort.length--;
   }
   event("login.attempt", "n=" + client.attempts.toString() + " failures=" + client.failures.toString() + " hc=" + client.probeIp.length.toString());
   client.probePhase = client.probeIp.length > 0 ? 0 : 1;
@@ -353,12 +372,18 @@ export function clientOnFrame(c: Conn, type: u8, r: ByteReader, now: i64): void 
   else stats.unexpected++;
 }
 
+/** Node list entries (ip u32, port u16) × n into the host cache (never ourselves). */
 function readNodeList(r: ByteReader, n: i32, nowS: u32): void {
+  client.listIp.length = 0; client.listPort.length = 0;
   for (let i = 0; i < n && r.ok; i++) {
     const ip = r.u32(); const port = <i32>r.u16();
-    if (r.ok && !(ip == node.localIp && port == node.port)) hostCache.note(ip, port, nowS, -1, 0);
+    if (r.ok && !(ip == node.localIp && port == node.port)) {
+      hostCache.note(ip, port, nowS, -1, 0);
+      client.listIp.push(ip); client.listPort.push(port);
+    }
   }
 }
+
 
 /** HELLO_ACK: [observedIp u32][observedPort u16][n u8][(ip u32, port u16) × n] — the SN's node list. */
 function onHelloAck(r: ByteReader, now: i64): void {
@@ -385,6 +410,7 @@ function sendSealed(op: u8, now: i64): void {
     fail("crypto", now); return;
   }
   connSend(sn);
+  client.renewing = false;
   client.state = op == OP_REGISTER ? SC_REGISTERING : SC_LOGGING_IN;
   client.deadlineUs = now + LOGIN_TIMEOUT_US;
   event(op == OP_REGISTER ? "register.sent" : "login.sent");
@@ -395,6 +421,7 @@ function onLoginResp(r: ByteReader, now: i64): void {
   const len = r.remaining();
   const p = r.take(len);
   const st = client.exchange.open(p, len);
+  if (client.state == SC_ONLINE && client.renewing) { onRenewResp(st, now); return; }
   if (client.state == SC_REGISTERING) {
     client.exchange.wipe();
     if (st == ST_OK || st == ST_EXISTS) {
@@ -431,6 +458,38 @@ function onLoginResp(r: ByteReader, now: i64): void {
   uiRefresh();
 }
 
+/**
+ * Certificate renewal (sec/renew.ts): the LOGIN exchange again, while online, over our SN connection. The
+ * answer (onRenewResp) replaces myCert if it verifies (login.ts takeCert) and re-publishes presence with it.
+ */
+function renewCert(now: i64): void {
+  const sn = client.sn;
+  if (sn === null) return;
+  const w = txBegin(MSG_LOGIN);
+  if (!client.exchange.seal(w, node.prngOverlay, node.cfg.serverKey, OP_LOGIN, node.cfg.user, node.cfg.password)) {
+    certRenewFailed(now); event("cert.renew.fail", "reason=crypto"); return;
+  }
+  connSend(sn);
+  certRenewFailed(now); // rate limit: the next attempt (if this one does not renew) ≥ 60 s from now
+  client.renewing = true;
+  client.renewDeadlineUs = now + LOGIN_TIMEOUT_US;
+  event("cert.renew", "leftS=" + ((<i64>myCert.notAfterS) - certNowSAt(now)).toString());
+}
+
+function onRenewResp(st: u8, now: i64): void {
+  client.exchange.wipe();
+  client.renewing = false;
+  client.renewDeadlineUs = NEVER;
+  const cr = client.exchange.certResult;
+  if (st != ST_OK || cr != CERT_OK) {
+    certRenewFailed(now);
+    event("cert.renew.fail", "reason=" + (st != ST_OK ? statusText(st) : cr == 1 ? "no-cert" : certErrorText(cr)));
+    return;
+  }
+  event("cert.renewed", "user=" + node.cfg.user + " notAfterS=" + myCert.notAfterS.toString());
+  publish(now);
+}
+
 /** NAT behaviour discovery against our SN and the next-fastest other SN (nat/discovery.ts). */
 function startNatDiscovery(now: i64): void {
   let bIp: u32 = 0, bPort: i32 = 0;
@@ -452,25 +511,34 @@ export function clientOnKeepaliveAck(srcIp: u32, srcPort: i32, r: ByteReader, no
   startNatDiscovery(now);
 }
 
+/**
+ * A bootstrap supernode is for bootstrapping (skype-facts.md: used only when no host-cache entry answers).
+ * Reached over UDP with a node list in hand, we go to those entries instead: otherwise every fresh phone of a
+ * large network would stay on the same 7 supernodes (at 10,000 nodes, 9,000 phones on 7 supernodes).
+ * Returns true when we left.
+ */
 function leaveBootstrap(now: i64): bool {
   const c = client.sn;
   if (c === null || client.leftBootstrap || !client.udpOk || !isBootstrap(c.ip, c.port)) return false;
+  // Only the entries of the list just received: live by that supernode's account (older host-cache
+  // entries may be the dead ones that sent us to the bootstrap supernodes in the first place).
   let others = 0;
-  for (let i = 0; i < hostCache.size; i++) {
-    if (!isBootstrap(hostCache.ip[i], hostCache.port[i]) && !node.isSelf(hostCache.ip[i], hostCache.port[i])) others++;
+  for (let i = 0; i < client.listIp.length; i++) {
+    if (!isBootstrap(client.listIp[i], client.listPort[i]) && !node.isSelf(client.listIp[i], client.listPort[i])) others++;
   }
   if (others == 0) return false;
   client.leftBootstrap = true;
   event("sn.leave-bootstrap", "sn=" + endpointToString(c.ip, c.port) + " hc=" + others.toString());
   connClose(c);
   client.sn = null;
-  startProbing(now);
+  startProbing(now, true);
   return true;
 }
 
 /** Our SN is full: connect to the next supernode that answered our probes (or start over). */
 function onBusy(c: Conn, r: ByteReader, now: i64): void {
   event("sn.busy", "sn=" + endpointToString(c.ip, c.port));
+  // BUSY [n u8][(ip u32, port u16) × n]: supernodes to try instead (older supernodes send none).
   if (r.remaining() > 0) {
     readNodeList(r, <i32>r.u8(), <u32>(now / 1_000_000));
     if (!r.ok) stats.malformed++;
@@ -563,6 +631,8 @@ export function clientDeadline(): i64 {
   if (client.state == SC_ONLINE) {
     if (client.udpOk && client.udpKeepaliveUs < d) d = client.udpKeepaliveUs;
     if (client.tcpKeepaliveUs < d) d = client.tcpKeepaliveUs;
+    const r = client.renewing ? client.renewDeadlineUs : certRenewAtUs();
+    if (r < d) d = r;
   }
   return d;
 }
@@ -609,6 +679,10 @@ export function clientTick(now: i64): void {
       if (sn !== null) sendTcpKeepalive(sn);
       client.tcpKeepaliveUs = now + TCP_KEEPALIVE_US;
     }
+    if (client.renewing && now >= client.renewDeadlineUs) {
+      client.exchange.wipe(); client.renewing = false; client.renewDeadlineUs = NEVER;
+      certRenewFailed(now); event("cert.renew.fail", "reason=timeout");
+    } else if (!client.renewing && now >= certRenewAtUs()) renewCert(now);
   }
 }
 
@@ -635,7 +709,8 @@ export function clientPrefix(prefix: string, limit: i32): bool {
   return clientPrefixSearch(client.sn, prefix, limit);
 }
 
-function loadRegistered(): bool {
+/** Key 3 (account) decoder: whether this phone registered node.cfg.user already. Also run by main.ts fuzzStorage. */
+export function loadRegistered(): bool {
   const buf = new StaticArray<u8>(64);
   const n = storageRead(KEY_ACCOUNT, changetype<usize>(buf), 64);
   if (n < 2) return false;

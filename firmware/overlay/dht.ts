@@ -7,6 +7,7 @@ import { stats } from "../lib/stats";
 import { PresenceRecord } from "../wire/record";
 import { MSG_DHT_FIND, MSG_DHT_FOUND, MSG_DHT_STORE, MSG_DHT_BUSY, USER_MAX } from "../wire/types";
 import { cryptoSha256 } from "../../hal/crypto";
+import { dgram, dgramForget } from "../sec/dgram";
 
 /**
  * The distributed user index among supernodes (issue #5): Kademlia (Maymounkov & Mazières 2002) over 64-bit
@@ -19,7 +20,7 @@ import { cryptoSha256 } from "../../hal/crypto";
  * re-published by the user's supernode every 10 minutes while the user is online (and once more, as offline,
  * when the user leaves), and dropped 72 hours after their last refresh.
  *
- * Messages (UDP, supernode ↔ supernode; docs/protocol.md §Distributed index):
+ * Messages (UDP, supernode ↔ supernode, each sealed by sec/dgram.ts; docs/protocol.md §Distributed index):
  *   DHT_FIND  [txid u32][target u64][wantValue u8][name str8]
  *   DHT_FOUND [txid u32][hasRecord u8]{[record][ageS u32]}[n u8][(ip u32, port u16) × n]
  *   DHT_STORE [ageS u32][record]
@@ -142,6 +143,8 @@ export class Dht {
   /** Finished lookups wait here for the supernode to act on them (supernode.ts). */
   finished: Array<Lookup> = new Array<Lookup>();
   stored: u32 = 0;
+  /** Offline notices refused because the device is online at another supernode since (dhtPut). */
+  staleOffline: u32 = 0;
   expired: u32 = 0;
   /** Load shedding: DHT_STOREs refused (records at `snMaxRecords`), and DHT_BUSY answers we got. */
   refused: u32 = 0;
@@ -233,6 +236,7 @@ function forget(ip: u32, port: i32): void {
   const b = bucketOf(id);
   if (b < 0) return;
   const bucket = dht.buckets[b];
+  dgramForget(ip, port); // a silent peer may have lost our session (reboot): the next contact starts a new one
   for (let i = 0; i < bucket.length; i++) if (bucket[i].id == id) { bucket.splice(i, 1); return; }
 }
 
@@ -299,7 +303,14 @@ export function dhtGet(user: string, now: i64): StoredRecord | null {
 /** Stores a record refreshed at refreshedUs unless we hold a newer one for the same device. */
 export function dhtPut(rec: PresenceRecord, refreshedUs: i64): void {
   const addr = rec.addr();
-  if (dht.records.has(addr) && dht.records.get(addr).refreshedUs > refreshedUs) return;
+  if (dht.records.has(addr)) {
+    const held = dht.records.get(addr);
+    if (held.refreshedUs > refreshedUs) return;
+    // An offline notice from a supernode the device has left (it noticed the old connection die only after the
+    // device logged in elsewhere) must not hide that newer login: offline counts only from the device's current
+    // supernode. Found by the 2,000-node login storm (9 of 500 searches after it answered "offline").
+    if (rec.status == 0 && held.rec.status != 0 && (held.rec.snIp != rec.snIp || held.rec.snPort != rec.snPort)) { dht.staleOffline++; return; }
+  }
   rec.connHandle = -1;
   dht.records.set(addr, new StoredRecord(rec, refreshedUs));
   if (!dht.users.has(rec.user)) dht.users.set(rec.user, new Array<string>());
@@ -359,8 +370,10 @@ function step(l: Lookup, now: i64): void {
       if (l.inflight >= DHT_ALPHA) { pending = true; continue; }
       const txid = dht.nextTx++;
       const w = txBegin(MSG_DHT_FIND).u32(txid).u32(<u32>(l.target >> 32)).u32(<u32>l.target).u8(l.wantValue ? 1 : 0).str8(l.wantValue ? l.name : "");
-      l.bytes += w.pos;
-      txSendUdp(node.udpSock, l.cIp[i], l.cPort[i]);
+      const plain = w.pos;
+      // Wire bytes: sealed (sec/dgram.ts), with the handshake when this is a first contact.
+      const sent = txSendUdp(node.udpSock, l.cIp[i], l.cPort[i]);
+      l.bytes += sent > 0 ? sent : plain;
       l.cState[i] = ST_ASKED; l.cTx[i] = txid; l.cSentUs[i] = now;
       dht.rpcs.set(txid, l.id);
       l.inflight++; l.msgs++;
@@ -462,13 +475,13 @@ export function dhtOnFound(srcIp: u32, srcPort: i32, r: ByteReader, len: i32, no
     const one = new PresenceRecord();
     if (!one.read(r)) { stats.malformed++; return; }
     const a = r.u32();
-    if (!presenceRecordOk(one.user, one.certPtr(), one.certLen, now)) continue; // issue #7: uncertified → ignored
+    if (!presenceRecordOk(one.user, one.certPtr(), one.certLen, now, one.status == 0)) continue; // issue #7: uncertified → ignored (offline: 72 h grace)
     recs.push(one);
     if (rec === null) { rec = one; ageS = a; }
   }
   const n = <i32>r.u8();
   if (!r.ok || n > 32) { stats.malformed++; return; }
-  l.bytes += len + 1;
+  l.bytes += len + 1 + dgram.rxOverhead; // the sealed datagram's bytes (sec/dgram.ts)
   for (let i = 0; i < l.cTx.length; i++) {
     if (l.cTx[i] == txid && l.cState[i] == ST_ASKED) { l.cState[i] = ST_ANSWERED; l.inflight--; break; }
   }
@@ -495,7 +508,7 @@ export function dhtOnStore(srcIp: u32, srcPort: i32, r: ByteReader, now: i64): v
   const rec = new PresenceRecord();
   if (!rec.read(r)) { stats.malformed++; return; }
   dhtSeen(srcIp, srcPort, now);
-  if (!presenceRecordOk(rec.user, rec.certPtr(), rec.certLen, now)) return; // issue #7: certified records only
+  if (!presenceRecordOk(rec.user, rec.certPtr(), rec.certLen, now, rec.status == 0)) return; // issue #7: certified records only (offline: 72 h grace)
   if (!dhtRoomFor(rec, now)) {
     // Load shedding (issue #5): refuse rather than grow past the limit; the publisher is told.
     dht.refused++;

@@ -227,6 +227,8 @@ export function snOnClientFrame(c: Conn, type: u8, r: ByteReader, now: i64): voi
       // Shed load instead of collapsing: the client goes to another supernode.
       sn.clients--; sn.clientsRefused++;
       c.role = ROLE_PENDING;
+      // BUSY [n u8][(ip u32, port u16) × n]: where else to go (a fresh phone refused by a full bootstrap
+      // supernode has no host cache yet; without a list it could only retry the same full supernodes).
       writeNodeList(txBegin(MSG_BUSY), node.prngOverlay);
       connSend(c);
       connClose(c);
@@ -301,8 +303,21 @@ function broadcastPut(rec: PresenceRecord): void {
   for (let i = 0; i < ks.length; i++) { txBegin(MSG_INDEX_PUT); rec.write(tx); connSend(ks[i]); }
 }
 
+/** Supernodes listed in a HELLO_ACK or BUSY (6 bytes each). */
 const HELLO_ACK_NODES: i32 = 32;
-const HELLO_ACK_BEST: i32 = 16;
+/**
+ * Of those, the longest-lived first; the rest drawn at random from the remaining host cache. Kept small: an entry
+ * in every list gets about 1/25 of all fresh phones (they take the first of ~25 non-bootstrap entries to answer),
+ * so at 10,000 nodes 16 common entries put 397 clients on one supernode against a mean of 9.
+ */
+const HELLO_ACK_BEST: i32 = 4;
+
+/**
+ * Node list for a client's host cache: [n u8][(ip u32, port u16) × n], n ≤ HELLO_ACK_NODES. The
+ * HELLO_ACK_BEST longest-lived entries (skype-facts.md: prefer long-lived supernodes), then a random sample of
+ * the others, so that thousands of fresh phones learning their first host cache here do not all pick the same
+ * few supernodes (at 10,000 nodes they all bootstrap through the same 7).
+ */
 function writeNodeList(w: ByteWriter, rng: Prng): void {
   const order = hostCache.best(hostCache.size);
   const n = min(HELLO_ACK_NODES, order.length);
@@ -336,7 +351,8 @@ export function snOnPeerFrame(c: Conn, type: u8, r: ByteReader, now: i64): void 
   } else if (type == MSG_INDEX_DEL) {
     const user = r.str8(ADDR_MAX);
     if (!r.ok) { stats.malformed++; return; }
-    if (sn.index.has(user) && sn.index.get(user).connHandle < 0) sn.index.delete(user);
+    // Only the entry that supernode put: the device may have logged in elsewhere since (a login storm).
+    if (sn.index.has(user) && sn.index.get(user).connHandle < 0 && sn.index.get(user).snIp == c.ip) sn.index.delete(user);
   } else if (type == MSG_ROUTE) route(r, now, false, c);
   else if (imSnOnPeerFrame(c, type, r, now)) { /* IM (issue #8, im/hold.ts) */ }
   else stats.unexpected++;
@@ -700,9 +716,30 @@ function answerAll(handle: i32, txid: u32, name: string, online: Array<PresenceR
     for (let i = 1; i < live.length; i++) live[i].write(w);
     for (let i = 1; i < live.length; i++) if (live[i].snIp != node.localIp) learnSn(live[i].addr(), live[i].snIp, live[i].snPort, now);
     result = "online devices=" + live.length.toString();
+    // Issue #7/#8: then [off u8][record × off], the last records of the user's devices that are offline, so a
+    // sender can hold a sealed copy for each of them (firmware/im/im.ts); readers before stop earlier.
+    const offline = new Array<PresenceRecord>();
+    for (let i = 0; i < online.length && offline.length < 7; i++) {
+      const o = online[i];
+      if (o.user != name || o.status != PRESENCE_OFFLINE) continue;
+      let dup = false;
+      for (let j = 0; j < live.length; j++) if (live[j].devId == o.devId) dup = true;
+      for (let j = 0; j < offline.length; j++) if (offline[j].devId == o.devId) dup = true;
+      if (!dup) offline.push(o);
+    }
+    w.u8(<u32>offline.length);
+    for (let i = 0; i < offline.length; i++) offline[i].write(w);
   }
   else if (rec !== null && rec.status != PRESENCE_OFFLINE) { w.u8(1); rec.write(w); }
-  else if (rec !== null) { w.u8(0).u8(NF_OFFLINE); rec.write(w); result = "offline"; }
+  else if (rec !== null) {
+    w.u8(0).u8(NF_OFFLINE); rec.write(w); result = "offline";
+    // Issue #7/#8: then [more u8][record × more], the user's other devices' last records, whose certified keys a
+    // sender seals a held IM to (firmware/im/im.ts hold); readers before stop after the first record.
+    const others = new Array<PresenceRecord>();
+    for (let i = 0; i < online.length && others.length < 7; i++) if (online[i].user == name && online[i].devId != rec.devId) others.push(online[i]);
+    w.u8(<u32>others.length);
+    for (let i = 0; i < others.length; i++) others[i].write(w);
+  }
   else {
     w.u8(0).u8(reason);
     result = reason == NF_NOT_SEEN ? "exists" : reason == NF_UNKNOWN ? "unknown" : "error";
@@ -789,7 +826,7 @@ export function snLoadReport(): void {
   event("sn.load", "clients=" + sn.clients.toString() + " records=" + dht.records.size.toString() + " relays=" + sn.relays.size.toString() +
     " maxClients=" + cfg.snMaxClients.toString() + " maxRecords=" + cfg.snMaxRecords.toString() + " maxRelays=" + cfg.snMaxRelays.toString() +
     " busyClients=" + sn.clientsRefused.toString() + " busyRecords=" + dht.refused.toString() + " busyRelays=" + sn.relaysRefused.toString() +
-    " busyGot=" + dht.busyGot.toString() + " cacheHits=" + searchCache.hits.toString());
+    " busyGot=" + dht.busyGot.toString() + " cacheHits=" + searchCache.hits.toString() + " staleOffline=" + dht.staleOffline.toString());
 }
 
 function indexTick(now: i64): void {

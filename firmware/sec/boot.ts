@@ -1,7 +1,7 @@
 import { node } from "../overlay/node";
 import { event, logError } from "../lib/log";
 import { identity, identityInit } from "./identity";
-import { certTrustAdd, certTrustClear } from "./cert";
+import { certTrustAdd, certTrustClear, certTrustCount } from "./cert";
 
 /**
  * Security start-up (issue #7), called from init() right after the provisioning is loaded: loads or creates
@@ -18,4 +18,6 @@ export function secBoot(): void {
   certTrustClear();
   const cfg = node.cfg;
   for (let i = 0; i < cfg.certKeyCount; i++) certTrustAdd(cfg.certKeyIds[i], changetype<usize>(cfg.certKeys) + <usize>(i * 32));
+  // How many certificate keys this node trusts (0: it checks no certificates; docs/security.md §Presence).
+  event("sec.trust", "certKeys=" + certTrustCount().toString());
 }

@@ -2,7 +2,7 @@ import { ByteReader, ByteWriter } from "../lib/bytes";
 import { Prng } from "../lib/prng";
 import { event } from "../lib/log";
 import { identitySign } from "./identity";
-import { Certificate, CERT_MAX, CERT_OK, certErrorText, certSignedBy, certTrustCount, certVerifyParsed, myCert } from "./cert";
+import { Certificate, CERT_EEXPIRED, CERT_MAX, CERT_OK, certErrorText, certNowS, certSignedBy, certTrustCount, certVerifyParsed, myCert } from "./cert";
 
 /**
  * Certified presence (docs/security.md §Presence): only the holder of a user's certificate can put a record for
@@ -97,14 +97,21 @@ function signedMessage(ch: StaticArray<u8>, body: usize, bodyLen: i32): i32 {
   return n;
 }
 
+/** An offline record's certificate may have expired up to this long ago (the 72 h record life; firmware/im/seal.ts). */
+const OFFLINE_GRACE_S: i64 = 72 * 3600;
+
 /**
- * A presence record from another supernode (INDEX_PUT, DHT_STORE): its certificate must verify for the record's
- * user. True when acceptable (always, without trusted keys); counts refusals.
+ * A presence record from another supernode (INDEX_PUT, DHT_STORE, DHT_FOUND): its certificate must verify for
+ * the record's user. True when acceptable (always, without trusted keys); counts refusals. For an `offline`
+ * record (status 0, a device's last record, kept 72 h) an expired certificate with a valid signature for that
+ * user is accepted up to 72 h after its notAfter: such a record routes nothing, and senders seal held IMs to
+ * its key (docs/security.md §Held instant messages).
  */
-export function presenceRecordOk(user: string, certPtr: usize, certLen: i32, nowUs: i64): bool {
+export function presenceRecordOk(user: string, certPtr: usize, certLen: i32, nowUs: i64, offline: bool = false): bool {
   if (certTrustCount() == 0) return true;
   const v = certLen > 0 ? certVerifyParsed(cert, certPtr, certLen, user, nowUs) : -1;
   if (v == CERT_OK) return true;
+  if (offline && v == CERT_EEXPIRED && cert.user == user && certNowS(nowUs) <= <i64>cert.notAfterS + OFFLINE_GRACE_S) return true;
   presenceStats.refused++;
   event("sn.record.refused", "user=" + user + " reason=" + certErrorText(v));
   return false;

@@ -1,4 +1,5 @@
 import { cryptoAeadOpen, cryptoAeadSeal, cryptoHmacSha256 } from "../../hal/crypto";
+import { hkdfSha256 } from "./hkdf";
 import { ReplayWindow, REPLAY_OK } from "./replay-window";
 import { event } from "../lib/log";
 
@@ -18,7 +19,7 @@ import { event } from "../lib/log";
  * every 5 min 28 s at 50 packets/s.
  *
  * Keys (installed from the call handshake, call/call.ts): HKDF-SHA256 (RFC 5869) with the handshake's
- * transcript hash as salt and its shared secret as input keying material; four one-block expansions give
+ * transcript hash as salt and its shared secret as input keying material (sec/hkdf.ts); four labels give
  * the caller→callee and callee→caller epoch-0 keys and salts. Each direction has its own key, so the two
  * SSRCs can never collide on a nonce.
  *
@@ -88,8 +89,6 @@ const nonce = new StaticArray<u8>(12);
 const tmpKey = new StaticArray<u8>(32);
 const tmpPrev = new StaticArray<u8>(32);
 const ratchetLabel = String.UTF8.encode(RATCHET_LABEL);
-const prk = new StaticArray<u8>(32);
-const info = new StaticArray<u8>(64);
 const okm = new StaticArray<u8>(32);
 
 /**
@@ -103,25 +102,18 @@ export function srtpInstall(callId: u32, isCaller: bool, secret: usize, transcri
   else { c = new SrtpContext(); contexts.set(callId, c); }
   c.callId = callId;
   c.authFail = 0; c.replay = 0; c.rekeys = 0; c.accepted = 0;
-  cryptoHmacSha256(transcript, 32, secret, 32, changetype<usize>(prk)); // HKDF-Extract(salt = transcript, IKM = secret)
   const c2e = isCaller ? c.tx : c.rx, e2c = isCaller ? c.rx : c.tx;
-  expand("p2pphone srtp key c>e", changetype<usize>(c2e.key), 32);
-  expand("p2pphone srtp salt c>e", changetype<usize>(c2e.salt), 12);
-  expand("p2pphone srtp key e>c", changetype<usize>(e2c.key), 32);
-  expand("p2pphone srtp salt e>c", changetype<usize>(e2c.salt), 12);
-  memory.fill(changetype<usize>(prk), 0, 32);
+  derive(transcript, secret, "p2pphone srtp key c>e", changetype<usize>(c2e.key), 32);
+  derive(transcript, secret, "p2pphone srtp salt c>e", changetype<usize>(c2e.salt), 12);
+  derive(transcript, secret, "p2pphone srtp key e>c", changetype<usize>(e2c.key), 32);
+  derive(transcript, secret, "p2pphone srtp salt e>c", changetype<usize>(e2c.salt), 12);
   return c;
 }
 
-/** HKDF-Expand (RFC 5869 §2.3) of one block: T(1) = HMAC(PRK, label ‖ 0x01), first `n` bytes to out. */
-function expand(label: string, out: usize, n: i32): void {
+/** HKDF-SHA256(salt = transcript, IKM = secret, info = label) (sec/hkdf.ts, RFC 5869), `n` ≤ 32 bytes to out. */
+function derive(transcript: usize, secret: usize, label: string, out: usize, n: i32): void {
   const l = String.UTF8.encode(label);
-  const ll = l.byteLength;
-  memory.copy(changetype<usize>(info), changetype<usize>(l), <usize>ll);
-  info[ll] = 1;
-  cryptoHmacSha256(changetype<usize>(prk), 32, changetype<usize>(info), ll + 1, changetype<usize>(okm));
-  memory.copy(out, changetype<usize>(okm), <usize>n);
-  memory.fill(changetype<usize>(okm), 0, 32);
+  hkdfSha256(transcript, 32, secret, 32, changetype<usize>(l), l.byteLength, out, n);
 }
 
 export function srtpHas(callId: u32): bool { return contexts.has(callId); }

@@ -7,6 +7,7 @@ import { buddiesCommand } from "../buddy/command";
 import { call, callDial, callDurationS, callHangup, CALL_IDLE } from "../call/call";
 import { media, mediaStatsText, mediaPath } from "../media/session";
 import { stats } from "../lib/stats";
+import { dgramStatsLine } from "../sec/dgram";
 import { logLevelMax, setLogLevel, event } from "../lib/log";
 import { endpointToString } from "../lib/addr";
 import { KEY_PROVISIONING } from "../lib/keys";
@@ -184,6 +185,7 @@ function run(l: string, now: i64): void {
     out("malformed=" + stats.malformed.toString() + " unexpected=" + stats.unexpected.toString() + " brokenStreams=" +
       stats.brokenStreams.toString() + " txOverflow=" + stats.txOverflow.toString() + " relayed=" + stats.relayed.toString() +
       " relayDropped=" + stats.relayDropped.toString() + " rtpRejected=" + media.rejected.toString());
+    if (node.isSupernode) out(dgramStatsLine()); // sealed backbone datagrams (sec/dgram.ts)
   } else if (cmd == "calls") calls(now);
   else if (cmd == "jb") {
     const j = media.jb;

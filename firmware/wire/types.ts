@@ -75,6 +75,17 @@ export const MSG_DHT_CACHE: u8 = 0x34;
 export const MSG_PREFIX: u8 = 0x35;
 /** TCP SN → SC: [txid u32][status u8][more u8][n u8][name str8 × n] — status 0 ok; more 1: the limit cut the list. */
 export const MSG_PREFIX_RESP: u8 = 0x36;
+// Issue #7: sealed supernode ↔ supernode datagrams (sec/dgram.ts, docs/security.md §Backbone); 0x37–0x3F reserved for it.
+/** UDP SN → SN: [sidI u32][e 32] — Noise_XX message 1. */
+export const MSG_DGRAM_INIT: u8 = 0x37;
+/** UDP SN → SN: [sidI u32][sidR u32][e 32, s 48, tag 16] — Noise_XX message 2. */
+export const MSG_DGRAM_REPLY: u8 = 0x38;
+/** UDP SN → SN: [sidR u32][s 48][first message ‖ tag 16] — Noise_XX message 3 carrying the first sealed message. */
+export const MSG_DGRAM_FIRST: u8 = 0x39;
+/** UDP SN → SN: [sid u32][ctr u32][ChaCha20-Poly1305([type][body]) ‖ tag 16] — one sealed SN ↔ SN message. */
+export const MSG_DGRAM_DATA: u8 = 0x3A;
+/** UDP SN → SN: [sid u32] — no session `sid` here: start a new handshake. */
+export const MSG_DGRAM_RESET: u8 = 0x3B;
 
 // Multiple logins and instant messages (issue #8; firmware/im/, docs/protocol.md §Multiple logins and IM)
 /** signaling: [callId u32] — the call was answered on another device of this user: stop ringing. */
@@ -97,6 +108,8 @@ export const MSG_DHT_IM_STORE: u8 = 0x67;
 export const MSG_DHT_IM_GET: u8 = 0x68;
 /** UDP SN → SN: [txid u32][len u16][inner IM] — one held IM (one datagram each). */
 export const MSG_DHT_IM_HELD: u8 = 0x69;
+/** Receipt of a held (sealed) IM, phone → phone like IM_ACK: [ackerAddr str8][toAddr str8][len u16][Noise_K message] (firmware/im/seal.ts). */
+export const MSG_IM_ACK_SEALED: u8 = 0x6A;
 /** Longest routing address `user/devid` (user ≤ 32, '/', 8 hex digits). */
 export const ADDR_MAX: i32 = 48;
 // Buddy list and presence (issue #8; firmware/buddy/buddies.ts, docs/protocol.md §Buddy list and presence)

@@ -15,6 +15,11 @@
  *     "server": "127.0.0.1:33000",          login server
  *     "serverKey": "<64 hex>",              its X25519 public key, or:
  *     "serverKeyFile": "server-data/server-key.json"   the server's key file (its publicKey is read)
+ *     "certKeys": "1:<64 hex>,2:<64 hex>",  the login server's certificate signing keys (printed by `npm run server`
+ *                                           as `login-server certKeys …`), or:
+ *     "certKeysFile": "server-data/cert-keys.json"   the public file the server writes ({"certKeys": "…"}).
+ *                                           Neither given but serverKeyFile: cert-keys.json beside it, if present.
+ *                                           Without certificate keys a node checks no certificates (docs/security.md).
  *     "codecs": ["pcmu", "ilbc30"],          offer, in preference order (pcmu, pcma, ilbc30, ilbc20)
  *     "flash": "alice.flash.json",          flash persisted to this file (default: in memory only)
  *     "seed": 7                             firmware PRNG seed (default: random)
@@ -41,6 +46,8 @@ export interface NodeConfig {
   bootstrap: Endpoint[];
   server: Endpoint;
   serverKey: string;
+  /** `id:hex,id:hex…` (≤ 8): certificate keys to trust; absent = none (the node then checks no certificates). */
+  certKeys?: string;
   codecs?: string[];
   flash?: string;
   seed?: number;
@@ -51,7 +58,7 @@ export interface NodeConfig {
 export class ConfigError extends Error {}
 
 const KNOWN = new Set(['name', 'bind', 'port', 'user', 'password', 'register', 'bootstrap', 'server', 'serverKey', 'serverKeyFile',
-  'codecs', 'flash', 'seed', '$comment']);
+  'certKeys', 'certKeysFile', 'codecs', 'flash', 'seed', '$comment']);
 const CODECS = ['pcmu', 'pcma', 'ilbc30', 'ilbc20'];
 const USER_RE = /^[a-z0-9._-]{1,32}$/;
 const HEX64 = /^[0-9a-fA-F]{64}$/;
@@ -115,6 +122,16 @@ export function parseConfig(json: unknown, role: Role, file = '<config>', baseDi
   if (serverKey === undefined) bad('serverKey', 'missing: the login server\'s public key (printed by `npm run server`), or serverKeyFile');
   if (!HEX64.test(serverKey!)) bad('serverKey', 'expected 64 hex digits');
 
+  let certKeys = str('certKeys');
+  const certFile = str('certKeysFile');
+  if (certKeys !== undefined && certFile !== undefined) bad('certKeys', 'give certKeys or certKeysFile, not both');
+  if (certFile !== undefined) certKeys = readCertKeys(path.resolve(baseDir, certFile), 'certKeysFile', bad);
+  else if (certKeys === undefined && keyFile !== undefined) {
+    const beside = path.join(path.dirname(path.resolve(baseDir, keyFile)), CERT_KEYS_FILE);
+    if (fs.existsSync(beside)) certKeys = readCertKeys(beside, 'serverKeyFile', bad);
+  }
+  if (certKeys !== undefined && !CERT_KEYS_RE.test(certKeys)) bad('certKeys', 'expected "id:<64 hex>" entries separated by commas (1..8, id 0..65535), as printed by `npm run server`');
+
   let codecs: string[] | undefined;
   if (o.codecs !== undefined) {
     if (!Array.isArray(o.codecs) || o.codecs.length === 0 || o.codecs.some((c) => !CODECS.includes(c as string))) bad('codecs', `expected a non-empty list of ${CODECS.join(', ')}`);
@@ -129,7 +146,7 @@ export function parseConfig(json: unknown, role: Role, file = '<config>', baseDi
   const name = str('name') ?? (role === 'phone' ? user! : `sn:${port}`);
   return {
     role, name, bind, port, user, password, register: (o.register as boolean | undefined) ?? false, bootstrap, server,
-    serverKey: serverKey!.toLowerCase(), codecs, flash: flash !== undefined ? path.resolve(baseDir, flash) : undefined, seed, file,
+    serverKey: serverKey!.toLowerCase(), certKeys: certKeys?.toLowerCase(), codecs, flash: flash !== undefined ? path.resolve(baseDir, flash) : undefined, seed, file,
   };
 }
 
@@ -142,6 +159,20 @@ function endpoint(v: unknown, field: string, bad: (f: string, m: string) => neve
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return bad(field, `port out of range in ${JSON.stringify(s)}`);
   return { ip, port };
+}
+
+/** The public file the login server writes into its data directory (server/main.ts): {"certKeys": "id:hex,…"}. */
+export const CERT_KEYS_FILE = 'cert-keys.json';
+/** A `certKeys=` value the firmware accepts (firmware/lib/config.ts): 1..8 entries `id:<64 hex>`, id 0..65535. */
+export const CERT_KEYS_RE = /^(?:(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}|0):[0-9a-fA-F]{64})(?:,(?:(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}|0):[0-9a-fA-F]{64})){0,7}$/;
+
+function readCertKeys(file: string, field: string, bad: (f: string, m: string) => never): string {
+  let j: { certKeys?: unknown };
+  try { j = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) {
+    return bad(field, `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (typeof j.certKeys !== 'string' || !CERT_KEYS_RE.test(j.certKeys)) return bad(field, `${file} has no valid certKeys ("id:<64 hex>,…")`);
+  return j.certKeys;
 }
 
 function readServerKey(file: string, bad: (f: string, m: string) => never): string {
@@ -168,6 +199,7 @@ export function provisioningText(c: NodeConfig, port: number, view: AddressView)
     `bootstrap=${c.bootstrap.map(fw).join(',')}`,
     `server=${fw(c.server)}`,
     `serverKey=${c.serverKey}`,
+    c.certKeys ? `certKeys=${c.certKeys}` : '',
     c.codecs ? `codecs=${c.codecs.join(',')}` : '',
   ];
   return lines.filter((l) => l.length > 0).join('\n') + '\n';

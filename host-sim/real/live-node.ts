@@ -84,7 +84,9 @@ export class LiveNode {
     const port = await host.prepare(c.port, { alternateUdp: c.role === 'supernode' });
     const flash = c.flash ? new FileFlash(c.flash) : new Flash();
     flash.write(1, new TextEncoder().encode(provisioningText(c, port, view)));
-    const sched = new RealScheduler({ onError: (e) => o.onFatal(`internal error: ${(e as Error).stack ?? e}`) });
+    // The firmware's clock starts at the wall-clock time: certificates carry the login server's (Unix) time,
+    // and a supernode, which never logs in, has no other way to learn it (docs/security.md §Certificates).
+    const sched = new RealScheduler({ epochUs: Date.now() * 1000, onError: (e) => o.onFatal(`internal error: ${(e as Error).stack ?? e}`) });
     let node: LiveNode | null = null;
     const fw = new FirmwareNode({
       name: c.name, host, sched, module: o.module ?? firmwareModule(), flash, lcd: o.lcd,

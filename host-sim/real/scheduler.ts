@@ -2,8 +2,10 @@
  * Real-time scheduler for a live node: the same `at`/`after`/`cancel`/`nowUs` surface FirmwareNode uses on the
  * simulator's virtual clock (host-sim/firmware.ts `NodeScheduler`), backed by Node timers.
  *
- * Time is monotonic microseconds since the scheduler was created (`process.hrtime.bigint()`), never wall
- * clock, so NTP steps cannot move the firmware's clock backwards.
+ * Time is monotonic microseconds (`process.hrtime.bigint()`) counted from `epochUs` (default 0: since the
+ * scheduler was created); after creation it never follows the wall clock, so NTP steps cannot move the
+ * firmware's clock backwards. Live nodes start it at the wall-clock time (live-node.ts), the time scale of the
+ * login server's certificates, as the simulator's firmware clock is the login server's clock.
  *
  * Periodic work stays drift-free: `after(dt)` called from inside a timer callback counts from the time that
  * callback was *due*, not from when Node got round to running it, so a 10 ms audio clock chained with
@@ -22,6 +24,8 @@ class RealEntry implements Handle {
 export interface RealSchedulerOpts {
   /** How far behind real time a chained `after` may start before it is re-based on now, µs (default 200 ms). */
   maxLagUs?: number;
+  /** nowUs at creation (default 0). */
+  epochUs?: number;
   /** Called with the error when a callback throws (default: rethrown on the next tick, crashing the process). */
   onError?: (e: unknown) => void;
 }
@@ -38,9 +42,9 @@ export class RealScheduler implements NodeScheduler {
     this.maxLagUs = opts.maxLagUs ?? 200_000;
   }
 
-  /** Monotonic µs since this scheduler was created (integer). */
+  /** Monotonic µs: epochUs + the time since this scheduler was created (integer). */
   get nowUs(): number {
-    return Number((process.hrtime.bigint() - this.t0) / 1000n);
+    return (this.opts.epochUs ?? 0) + Number((process.hrtime.bigint() - this.t0) / 1000n);
   }
 
   /** Runs `fn` at monotonic time `timeUs` (µs); a past time runs on the next turn of the event loop. */

@@ -14,6 +14,7 @@ import { Rig, fakeBootRom, ip, type FakeConn } from './rig.js';
 import { mutate } from './mutate.js';
 import { Pool, unhex, type Outcome, type Step, type Target } from './target.js';
 import type { FuzzRng } from './rng.js';
+import { fixChecksum, validRecord } from './storage-records.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -92,6 +93,9 @@ const TEMPLATES: number[][] = [
   [0x21, ...u32(3), 1, 1, ...u32(1), 0, 1], [0x22, ...u32(3), 0, 1, 1, ...u32(1), 0, 1], [0x23, ...u32(3), 0],
   [0x30, ...u32(1), ...new Array(8).fill(0x11), 1, ...str8('bob')], [0x31, ...u32(1), 0, 1, ...u32(0xc6336415), 0x81, 0x29],
   [0x80, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 0xff, 0xfe],
+  // Sealed supernode datagrams (firmware/sec/dgram.ts): INIT, REPLY, FIRST, DATA, RESET.
+  [0x37, ...u32(1), ...new Array(32).fill(9)], [0x38, ...u32(1), ...u32(2), ...new Array(96).fill(5)],
+  [0x39, ...u32(2), ...new Array(48 + 20 + 16).fill(3)], [0x3a, ...u32(2), ...u32(0), 0x30, ...new Array(30).fill(1)], [0x3b, ...u32(2)],
 ];
 
 /** Console input seeds: every command, arguments right and wrong, line editing, escape sequences. */
@@ -365,10 +369,10 @@ export class StorageTarget implements Target {
   gen(rng: FuzzRng): Step {
     const recs = new Map<number, Uint8Array>();
     for (const [k, p] of this.seeds) {
-      const s = p.pick(rng) ?? rng.bytes(rng.size(64));
+      const s = (rng.chance(0.5) ? validRecord(rng, k) : null) ?? p.pick(rng) ?? rng.bytes(rng.size(64));
       const r = rng.below(100);
       if (r < 15) continue; // absent
-      recs.set(k, r < 45 ? s : r < 90 ? mutate(rng, s, 4096) : rng.bytes(rng.size(600)));
+      recs.set(k, r < 45 ? s : r < 90 ? (rng.chance(0.5) ? fixChecksum(k, mutate(rng, s, 4096)) : mutate(rng, s, 4096)) : rng.bytes(rng.size(600)));
     }
     if (rng.chance(0.1)) recs.set(rng.below(32), rng.bytes(rng.size(200)));
     this.last = recs;
@@ -392,4 +396,94 @@ export class StorageTarget implements Target {
   }
 
   learn(): void { if (this.last) for (const [k, v] of this.last) this.pool(k).add(v); }
+}
+
+/** Flash keys the firmware decodes (firmware/lib/keys.ts, device/storage-keys.ts, im/keys.ts), and 5 (written only). */
+export const STORAGE_KEYS = [1, 2, 3, 4, 5, 8, 9, 10, 13, 14, 15, 16];
+/** Those fuzzStorage re-runs (5 and 13 have no re-runnable decoder: fw.storage covers them at boot). */
+const RELOADABLE_KEYS = [1, 2, 3, 4, 8, 9, 10, 14, 15, 16];
+const MORE_PROVISIONING = [
+  `${PHONE_TEXT_PROVISIONING}certKeys=1:${'ab'.repeat(32)},2:${'cd'.repeat(32)}\nsnMaxClients=5\nsnMinUptimeS=60\n`,
+  JSON.stringify({ user: 'carol', password: 'carol-secret', bootstrap: ['1.2.3.4:5'], server: '1.2.3.4:6', serverKey: 'ef'.repeat(32), display: { rows: 4, cols: 24 }, update: { server: '5.6.7.8:80', checkIntervalS: 600 }, codecs: ['pcma'] }),
+  JSON.stringify({ bootstrap: ['1.2.3.4:5', '1.2.3.5:5', '1.2.3.6:5', '1.2.3.7:5', '1.2.3.8:5', '1.2.3.9:5', '1.2.3.10:5', '1.2.3.11:5'], server: '1.2.3.4:6', serverKey: 'ef'.repeat(32) }),
+  'user=\npassword=\nport=99999\nbootstrap=1.2.3.4\nserverKey=zz\ncertKeys=9:00\ncodecs=opus,pcmu,pcmu\n',
+];
+
+/**
+ * Storage records without a boot per input: one long-lived phone firmware, and for each input the fuzzer
+ * writes one flash record (or erases it) and calls the fuzz-only export `fuzzStorage(key)` (hal/ABI.md), which
+ * re-runs the boot-time decoder of that key (firmware/device/storage-fuzz.ts). Records are well-formed ones
+ * built from the firmware's layouts (storage-records.ts), mutated, often with their FNV-1a trailer repaired,
+ * or random. Now and then the console prints what was loaded (`config show`, `hc`, `calls`, `buddies`), so the
+ * values decoded are used too. Boot-order effects stay with `fw.storage` (a boot per input).
+ */
+export class StorageRecordsTarget implements Target {
+  readonly name = 'fw.storage.records';
+  readonly kind = 'firmware' as const;
+  readonly parsers = 'flash record decoders on a running phone (fuzzStorage export): provisioning text/JSON, host cache, account, identity, update state, call history, UI settings, IM state, buddy list, buddy outbox (+ keys 5, 13: no re-runnable decoder)';
+  readonly resetEvery = 20_000;
+  private rig!: Rig;
+  private readonly seeds = new Map<number, Pool>();
+  private last: { key: number; data: Uint8Array } | null = null;
+  constructor(corpus: Record<string, string[]>) {
+    for (const [k, v] of Object.entries(corpus)) {
+      const m = /^flash:(\d+)$/.exec(k);
+      if (m) for (const h of v) this.pool(Number(m[1])).add(unhex(h));
+    }
+    const te = new TextEncoder();
+    for (const p of [SN_PROVISIONING, PHONE_PROVISIONING, PHONE_TEXT_PROVISIONING, ...MORE_PROVISIONING]) this.pool(1).add(te.encode(p));
+  }
+  private pool(k: number): Pool { let p = this.seeds.get(k); if (!p) { p = new Pool(500); this.seeds.set(k, p); } return p; }
+
+  fresh(): void {
+    this.rig = new Rig({ name: this.name, module: firmwareModule(), ip: PHONE_IP, flash: new Map([[1, new TextEncoder().encode(PHONE_TEXT_PROVISIONING)]]), seed: 0x5eed, bootRom: fakeBootRom(VENDOR_PUB) });
+    if (!this.rig.crash) this.rig.advance(1_000_000);
+    this.rig.takeTokens();
+  }
+
+  /** FUZZ_STORAGE_KEYS=2,14 limits the keys (to bisect a finding). */
+  private readonly keys = process.env.FUZZ_STORAGE_KEYS ? process.env.FUZZ_STORAGE_KEYS.split(',').map(Number) : null;
+
+  gen(rng: FuzzRng): Step {
+    const key = this.keys ? rng.pick(this.keys) : rng.chance(0.03) ? rng.below(32) : rng.pick(RELOADABLE_KEYS);
+    const r = rng.below(100);
+    const valid = () => validRecord(rng, key) ?? rng.bytes(rng.size(64));
+    const seed = () => (rng.chance(0.5) ? this.pool(key).pick(rng) : undefined) ?? valid();
+    let data: Uint8Array;
+    if (r < 25) data = valid();
+    else if (r < 80) { data = mutate(rng, seed(), 4096, this.pool(key).pick(rng)); if (rng.chance(0.6)) data = fixChecksum(key, data); }
+    else if (r < 92) data = rng.bytes(rng.size(rng.chance(0.1) ? 4096 : 600));
+    else data = seed();
+    this.last = { key, data };
+    // b: 1 = erase the record instead, 2 = then print it on the console.
+    return { op: 'record', a: key, b: (rng.chance(0.04) ? 1 : 0) | (rng.chance(0.08) ? 2 : 0), data };
+  }
+
+  run(step: Step): Outcome {
+    const rig = this.rig;
+    const key = step.a;
+    const out: Outcome = { tokens: [], kinds: [`flash key ${key}`] };
+    if (step.b & 1) rig.flash.erase(key); else rig.flash.write(key, step.data.subarray(0, 4096));
+    const node = rig.node as unknown as { deliver(f: () => void): void; enter(f: () => bigint): void; ex: { fuzzStorage(k: number, now: bigint): bigint } };
+    const n0 = rig.node.events.length;
+    node.deliver(() => node.enter(() => node.ex.fuzzStorage(key, BigInt(Math.floor(rig.sched.nowUs)))));
+    const ev = rig.node.events.slice(n0).find((e) => e.name === 'storage.reload');
+    if (!rig.crash) {
+      if (!ev) out.trap = `fuzzStorage(${key}) returned without its storage.reload event`;
+      else {
+        const res = Number(ev.kv.result);
+        // Result class, not value (values are counts and versions: they would flood the coverage set).
+        out.tokens.push(`res:${res < 0 ? res : res === 0 ? 0 : res < 10 ? 'few' : 'many'}`);
+      }
+      if (step.b & 2) {
+        const cmd = key === 1 ? 'config show' : key === 2 ? 'hc' : key === 9 ? 'calls' : key === 15 || key === 16 ? 'buddies' : 'status';
+        rig.uart(new TextEncoder().encode(`${cmd}\r`));
+      }
+      rig.advance(1000);
+    }
+    out.tokens.push(...rig.takeTokens().filter((t) => t !== 'e:storage.reload'));
+    return verdict(rig, out);
+  }
+
+  learn(): void { if (this.last) this.pool(this.last.key).add(this.last.data); }
 }

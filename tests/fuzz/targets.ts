@@ -4,10 +4,10 @@
  */
 import './crypto-memo.js';
 import type { Target } from './target.js';
-import { FwTarget, MessageGen, StorageTarget, capturedCorpus } from './fw-targets.js';
+import { FwTarget, MessageGen, StorageRecordsTarget, StorageTarget, capturedCorpus } from './fw-targets.js';
 
 export const TARGET_NAMES = [
-  'fw.sn.udp', 'fw.sn.tcp', 'fw.phone.udp', 'fw.phone.tcp', 'fw.phone.http', 'fw.sn.uart', 'fw.phone.uart', 'fw.storage',
+  'fw.sn.udp', 'fw.sn.tcp', 'fw.phone.udp', 'fw.phone.tcp', 'fw.phone.http', 'fw.sn.uart', 'fw.phone.uart', 'fw.storage', 'fw.storage.records',
   'codec.ilbc', 'codec.ilbc-file', 'server.frame', 'server.login', 'server.update',
 ] as const;
 
@@ -17,6 +17,7 @@ export async function makeTarget(name: string): Promise<Target> {
   const m = /^fw\.(sn|phone)\.(udp|tcp|uart)$/.exec(name) ?? /^fw\.(phone)\.(http)$/.exec(name);
   if (m) { const t = new FwTarget(m[1] as 'sn' | 'phone', m[2] as 'udp' | 'tcp' | 'uart' | 'http', new MessageGen(corpus)); await t.load(); return t; }
   if (name === 'fw.storage') return new StorageTarget(corpus);
+  if (name === 'fw.storage.records') return new StorageRecordsTarget(corpus);
   if (name === 'codec.ilbc' || name === 'codec.ilbc-file') {
     const c = await import('./codec-targets.js');
     return name === 'codec.ilbc' ? new c.IlbcDecodeTarget() : new c.IlbcFileTarget();

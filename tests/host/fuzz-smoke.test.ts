@@ -17,7 +17,7 @@ const regDir = path.join(root, 'tests/fuzz/regressions');
 /** Inputs per target: a few seconds in all (a firmware boot per fw.storage input; scrypt per login). */
 const STEPS: Record<string, number> = {
   'fw.sn.udp': 250, 'fw.sn.tcp': 150, 'fw.phone.udp': 250, 'fw.phone.tcp': 150, 'fw.phone.http': 100, 'fw.sn.uart': 150, 'fw.phone.uart': 150,
-  'fw.storage': 8, 'codec.ilbc': 200, 'codec.ilbc-file': 100, 'server.frame': 300, 'server.login': 20, 'server.update': 120,
+  'fw.storage': 8, 'fw.storage.records': 2000, 'codec.ilbc': 200, 'codec.ilbc-file': 100, 'server.frame': 300, 'server.login': 20, 'server.update': 120,
 };
 
 test('every fuzz target runs a short smoke budget without traps or hangs', async () => {

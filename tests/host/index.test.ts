@@ -9,6 +9,7 @@ import { World } from '../../host-sim/world.js';
 import { natPresets } from '../../host-sim/net/network.js';
 import { ipToString } from '../../host-sim/net/ip.js';
 import { SearchClient, probeHolder, type SearchOutcome } from '../../host-sim/scale-client.js';
+import { DgramPeer } from '../../host-sim/dgram-peer.js';
 
 const K = 8;
 const N_SN = 16;
@@ -135,7 +136,8 @@ test('index: routing tables — after the join, every supernode knows min(k, n) 
     const want = new Map<number, { node: number; b: number; members: Set<number> }>();
     const short: string[] = [];
     let answered = 0;
-    const sock = probe.udpBind(40000, (_s, _p, d) => {
+    const sock = new DgramPeer(probe, 40000, 'index-probe'); // DHT messages go sealed (firmware/sec/dgram.ts)
+    sock.onMessage = (_s, _p, d) => {
       if (d[0] !== 0x31) return; // DHT_FOUND [txid u32][records u8 = 0][n u8][(ip u32, port u16) × n]
       const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
       const e = want.get(dv.getUint32(1));
@@ -144,7 +146,7 @@ test('index: routing tables — after the join, every supernode knows min(k, n) 
       let known = 0;
       for (let i = 0; i < d[6]; i++) if (e.members.has(dv.getUint32(7 + 6 * i) >>> 0)) known++;
       if (known < Math.min(K, e.members.size)) short.push(`sn${e.node} bucket ${e.b}: ${known} of ${e.members.size}`);
-    });
+    };
     nodes.forEach((n, x) => {
       const byBucket = new Map<number, Set<number>>();
       nodes.forEach((m, j) => { if (j !== x) { const b = bucketOf(ids[j] ^ ids[x]); byBucket.set(b, (byBucket.get(b) ?? new Set()).add(m.host.ip >>> 0)); } });

@@ -39,6 +39,17 @@ test('demo:live: 6 processes on loopback log in, find each other and complete a 
   const levelDb = 20 * Math.log10(rms('bob-speaker.wav') / rms('alice-mic.wav'));
   assert.ok(Math.abs(levelDb) < 3, `speaker level vs mic ${levelDb.toFixed(1)} dB`);
   assert.equal(typeof rep.audio.segmentalSnrDb, 'number');
+  // Every node was provisioned with the server's certKeys (issue #7): the phones hold verified certificates and
+  // key the call with them; nobody runs without checking certificates.
+  const ev = (n: string) => fs.readFileSync(path.join(out, `${n}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; kv: Record<string, string> });
+  for (const n of ['alice', 'bob', 'sn1', 'sn2', 'sn3']) {
+    assert.equal(ev(n).find((e) => e.name === 'sec.trust')?.kv.certKeys, '1', `${n} trusts the server's signing key`);
+    assert.ok(!ev(n).some((e) => e.name === 'cert.unverifiable' || e.name === 'sn.publish.refused' || (e.name === 'sec.call' && e.kv.result === 'refused')), `${n}: no unchecked or refused certificate`);
+  }
+  for (const n of ['alice', 'bob']) {
+    assert.ok(ev(n).some((e) => e.name === 'cert.ok'), `${n} holds a verified certificate`);
+    assert.ok(ev(n).some((e) => e.name === 'sec.call' && e.kv.result === 'ok' && e.kv.kx === 'ix'), `${n} keyed the call with certified identities (Noise_IX)`);
+  }
 });
 
 const KEY = 'ab'.repeat(32);

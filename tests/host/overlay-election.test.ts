@@ -47,7 +47,13 @@ test('election: a publicly reachable phone with supernode=auto becomes a superno
     const t0 = w.sched.nowUs;
     attachPhone(w, 'late', 'port-restricted-cone', { user: 'lateuser', password: 'password-1', register: true }, t0 + 100_000);
     assert.ok(w.runUntil(() => !!w.find('late', 'login.ok'), t0 + 10_000_000), 'logged in via the elected supernode');
-    assert.equal(w.find('late', 'login.ok')!.kv.sn, `${ipStr(pub.host.ip)}:${pubPort}`);
+    // It served the fresh phone's first HELLO; as a bootstrap supernode it also handed out its node list, which
+    // the phone then logs in through (bootstrap supernodes only bootstrap: docs/protocol.md §Host cache).
+    const pubEp = `${ipStr(pub.host.ip)}:${pubPort}`;
+    assert.equal(w.find('late', 'sn.connected')!.kv.sn, pubEp);
+    const left = w.find('late', 'sn.leave-bootstrap');
+    assert.equal(w.find('late', 'login.ok')!.kv.sn === pubEp, left === undefined, 'logged in at the elected supernode unless it left it for its node list');
+    if (left) assert.equal(left.kv.sn, pubEp);
   } finally { w.close(); }
 });
 

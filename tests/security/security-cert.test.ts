@@ -7,6 +7,7 @@
  *   node --import tsx --test tests/security/security-cert.test.ts
  */
 import { test, describe } from 'node:test';
+import { DgramPeer } from '../../host-sim/dgram-peer.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ed25519Public, ed25519Sign, issueCert, signingKey, concat } from '../../server/cert.ts';
@@ -206,7 +207,9 @@ describe('impersonation (simulated overlay)', () => {
     const { w } = s;
     try {
       const snIp = '198.51.100.21';
-      const sock = s.attacker.udpBind(0, () => {});
+      // The attacker speaks the supernodes' sealed datagrams (firmware/sec/dgram.ts) as any supernode may: the
+      // seal hides the backbone from eavesdroppers, it does not vouch for records — each is checked on its own.
+      const sock = new DgramPeer(s.attacker, 40777, 'attacker');
       const rec = (user: string, cert: Uint8Array) => new W().str8(user).u8(1).u32(toIp('203.0.113.99')).u16(40000)
         .u32(toIp('203.0.113.99')).u16(40000).u32(toIp('203.0.113.99')).u16(40000).u8(3).u16(40000).u32(0xabcdef)
         .u16(cert.length).bytes(cert).out;

@@ -16,7 +16,8 @@ import type { CapturedPacket } from '../../host-sim/net/types.js';
 import { KEY, multiTapKeys } from '../../host-sim/keypad.js';
 import { NoiseHandshake } from '../../server/noise.js';
 import { ipFromString } from '../../host-sim/net/ip.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { DgramPeer } from '../../host-sim/dgram-peer.js';
 
 const lena = decodeWav(new Uint8Array(lenaWav as ArrayBuffer), 8000).pcm;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sec-media-'));
@@ -24,6 +25,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sec-media-'));
 const MSG_RELAY = 0x06;
 const MSG_RELAYED = 0x07;
 const TAG_BYTES = 16;
+const ipToStr = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
 /**
  * Offset of the RTP packet in a relay datagram a supernode sends, or −1 if it is not one:
@@ -86,7 +88,8 @@ function audioHits(bytes: Uint8Array, prints: Set<string>): number {
  * phone, over UDP; a supernode is the far end of its client's TCP channel, so it could do the same there): every
  * `cycle` packets one has a payload bit flipped, one a header bit flipped (the header is authenticated, not
  * encrypted), one is sent twice, one is dropped, two are swapped; and once an old packet (far outside the
- * replay window) is sent again. Returns the tallies per destination IP.
+ * replay window) is sent again. Returns the tallies per destination IP. (The hop between supernodes leaves the
+ * socket sealed — sec/dgram.ts — so what this hook sees and alters is RELAYED to the phones: the last supernode.)
  */
 function maliciousSupernodes(w: World, names: string[], active: () => boolean) {
   const tally = { seen: 0, tampered: 0, replayed: 0, dropped: 0, reordered: 0, oldReplayed: 0 };
@@ -171,7 +174,7 @@ test('a supernode that tampers with, replays, reorders and drops relayed media: 
   } finally { w.close(); }
 });
 
-test('an eavesdropper on every link of a relayed call sees no audio (no run of the µ-law stream in any packet), and no user name on the phones\' links', () => {
+test('an eavesdropper on every link of a relayed call sees no audio (no run of the µ-law stream in any packet) and no user name on any link', () => {
   const w = backboneWorld(72);
   try {
     attachPhone(w, 'alice', 'symmetric', { user: 'alice', password: 'alice-pass-72', register: true, codecs: ['pcmu'] }, 1_000_000);
@@ -193,7 +196,8 @@ test('an eavesdropper on every link of a relayed call sees no audio (no run of t
     let hits = 0;
     for (const p of captured) hits += audioHits(p.payload, prints);
     assert.equal(hits, 0, 'no speech on any link');
-    // Nor a user name on the phones' links, although the media is relayed: RELAY names the peer by an alias.
+    // Nor a user name on any link, although the media is relayed: RELAY from a phone names the peer by an alias,
+    // and everything between the supernodes — the index (DHT), the relay hop, held IMs — is sealed (sec/dgram.ts).
     const ips = new Set<number>();
     for (const n of ['alice', 'bob']) {
       ips.add(w.node(n).host.ip);
@@ -202,8 +206,16 @@ test('an eavesdropper on every link of a relayed call sees no audio (no run of t
     }
     const phoneLinks = captured.filter((p) => ips.has(p.srcIp) || ips.has(p.dstIp));
     assert.ok(phoneLinks.length > 300 && ips.size === 4, `${phoneLinks.length} packets on the phones' links`);
+    const snIpsAll = new Set(w.supernodes.map((s) => s.ip >>> 0));
+    const backbone = captured.filter((p) => snIpsAll.has(p.srcIp >>> 0) && snIpsAll.has(p.dstIp >>> 0));
+    assert.ok(backbone.filter((p) => p.proto === 'udp').length > 20, `${backbone.length} packets between the supernodes`);
+    const sealed = backbone.filter((p) => p.proto === 'udp' && p.payload[0] >= 0x37 && p.payload[0] <= 0x3b).length;
+    assert.ok(sealed > 20, `${sealed} sealed datagrams between the supernodes`);
     for (const name of ['alice', 'bob']) {
-      for (const form of nameForms(name)) assert.equal(phoneLinks.filter((p) => Buffer.from(p.payload).indexOf(form) >= 0).length, 0, `no ${name} on a phone's link`);
+      for (const form of nameForms(name)) {
+        const hits = captured.filter((p) => Buffer.from(p.payload).indexOf(form) >= 0);
+        assert.equal(hits.length, 0, `no ${name} on any link: ${hits.slice(0, 3).map((p) => `${p.proto} ${ipToStr(p.srcIp)}:${p.srcPort} → ${ipToStr(p.dstIp)}:${p.dstPort} type 0x${p.payload[0]?.toString(16)}`).join(', ')}`);
+      }
     }
   } finally { w.close(); }
 });
@@ -250,7 +262,7 @@ test('npm start (iLBC, default offer): encryption changes nothing the far end he
   assertNoPasswords(pcapFrames(pcap));
 });
 
-test('npm start -- --pcap: the capture of a whole G.711 call (logins, signaling, media) holds no password and no audio, and no user name on the phones\' links', () => {
+test('npm start -- --pcap: the capture of a whole G.711 call (logins, signaling, media) holds no password, no audio and no user name on any link', () => {
   const pcap = path.join(tmp, 'call.pcap');
   const report = runSim(4, pcap, path.join(tmp, 'out'), 'pcmu');
   assert.equal(report.ok, true, report.failure);
@@ -258,15 +270,22 @@ test('npm start -- --pcap: the capture of a whole G.711 call (logins, signaling,
   const frames = pcapFrames(pcap);
   assert.ok(frames.length > 300, `${frames.length} packets captured`);
   assertNoPasswords(frames);
-  // The phones' own links (alice 192.168.1.10 and her NAT 203.0.113.7, bob 198.51.100.40) carry no user name:
-  // logins are sealed, TCP is a Noise channel, KEEPALIVE names the channel, the call handshake is inside the
-  // channel. Names travel length-prefixed (str8, certificates), which random ciphertext matches with p = 2^-32.
+  // No link carries a user name: the phones' own links (alice 192.168.1.10 and her NAT 203.0.113.7, bob
+  // 198.51.100.40) — logins are sealed, TCP is a Noise channel, KEEPALIVE names the channel, the call handshake
+  // is inside the channel —, the supernodes' links to each other (TCP channels; the index, relay hop and held IMs
+  // over UDP in sealed datagrams, sec/dgram.ts) and to the login server (directory LOOKUP/PREFIX sealed with
+  // Noise_IK). Names travel length-prefixed (str8, certificates), which random ciphertext matches with p = 2^-32.
   const phoneIps = new Set([0xc0a8010a, 0xcb007107, 0xc6336428]);
-  const onPhoneLinks = frames.filter((f) => f.readUInt16BE(12) === 0x0800 && (phoneIps.has(f.readUInt32BE(26)) || phoneIps.has(f.readUInt32BE(30))));
+  const ipv4 = frames.filter((f) => f.readUInt16BE(12) === 0x0800);
+  const onPhoneLinks = ipv4.filter((f) => phoneIps.has(f.readUInt32BE(26)) || phoneIps.has(f.readUInt32BE(30)));
   assert.ok(onPhoneLinks.length > 300, `${onPhoneLinks.length} packets on the phones' links`);
-  const phoneBytes = Buffer.concat(onPhoneLinks);
+  const others = ipv4.filter((f) => !phoneIps.has(f.readUInt32BE(26)) && !phoneIps.has(f.readUInt32BE(30)));
+  assert.ok(others.length > 20, `${others.length} packets between the supernodes and the login server`);
   for (const name of ['alice', 'bob']) {
-    for (const form of nameForms(name)) assert.equal(phoneBytes.indexOf(form), -1, `user name ${name} (${form.toString('hex')}) not on a phone's link`);
+    for (const form of nameForms(name)) {
+      const hits = ipv4.filter((f) => f.indexOf(form) >= 0).map((f) => `${ipToStr(f.readUInt32BE(26))} → ${ipToStr(f.readUInt32BE(30))}`);
+      assert.deepEqual(hits, [], `user name ${name} (${form.toString('hex')}) on no link`);
+    }
   }
   const prints = audioFingerprints(lena.subarray(0, 4 * 8000));
   let hits = 0;
@@ -304,8 +323,8 @@ function channelClient(host: { tcpConnect: Function }, ip: number, port: number,
   return state;
 }
 
-/** The certificate of `user` as carried in clear in the supernodes' presence records (DHT_STORE on the backbone). */
-function certFromCapture(captured: CapturedPacket[], user: string): Uint8Array | null {
+/** The certificate of `user` in presence records (here: DHT_FOUND answers a supernode gives any peer supernode). */
+function certFromCapture(captured: { payload: Uint8Array }[], user: string): Uint8Array | null {
   const needle = Buffer.concat([Buffer.from([user.length]), Buffer.from(user)]);
   const len = 1 + 2 + 4 + 4 + 1 + user.length + 32 + 32 + 64;
   for (const p of captured) {
@@ -321,14 +340,19 @@ function certFromCapture(captured: CapturedPacket[], user: string): Uint8Array |
 test('a node that presents another user\'s certificate, a forged one or no certificate in the call handshake cannot make a phone ring', () => {
   const w = backboneWorld(74);
   try {
-    const captured: CapturedPacket[] = [];
-    w.net.addTap((p) => { if (p.proto === 'udp') captured.push({ ...p, payload: Uint8Array.from(p.payload) }); });
     attachPhone(w, 'alice', 'port-restricted-cone', { user: 'alice', password: 'alice-pass-74', register: true }, 1_000_000);
     const bob = attachPhone(w, 'bob', 'public', { user: 'bob', password: 'bob-pass-74', register: true }, 1_000_000);
     assert.ok(w.runUntil(() => !!(w.find('alice', 'login.ok') && w.find('bob', 'login.ok')), 30_000_000), 'both log in');
     w.runUntil(() => false, w.sched.nowUs + 2_000_000);
-    const aliceCert = certFromCapture(captured, 'alice');
-    assert.ok(aliceCert, 'alice\'s certificate, as any supernode (or backbone eavesdropper) sees it');
+    // Records are sealed on the backbone now (sec/dgram.ts), so mallory asks as a supernode would: DHT_FIND.
+    const answers: { payload: Uint8Array }[] = [];
+    const asSn = new DgramPeer(w.net.addHost('mallory-sn', '198.51.100.67'), 33033, 'mallory-sn');
+    asSn.onMessage = (_ip, _port, m) => answers.push({ payload: m });
+    const key = createHash('sha256').update('alice').digest().subarray(0, 8);
+    for (const s of w.supernodes) asSn.send(s.ip, s.port, Uint8Array.from([0x30, 0, 0, 0, 1, ...key, 1, 5, ...Buffer.from('alice')]));
+    w.runUntil(() => false, w.sched.nowUs + 1_000_000);
+    const aliceCert = certFromCapture(answers, 'alice');
+    assert.ok(aliceCert, 'alice\'s certificate, as any supernode sees it');
     const bobIp = bob.host.ip;
     const port = +w.find('bob', 'boot')!.kv.addr.split(':')[1];
     const mallory = w.net.addHost('mallory', '198.51.100.66');

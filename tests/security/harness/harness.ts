@@ -3,6 +3,7 @@
 // security-cert.test.ts. Byte buffers are exchanged through IO (index 0..3, 8 KiB each).
 import { CipherState, HandshakeState } from "../../../firmware/sec/noise";
 import { certTrustAdd, certTrustClear, certVerify, certSetClockOffset } from "../../../firmware/sec/cert";
+import { hkdfSha256 } from "../../../firmware/sec/hkdf";
 
 const IO = new StaticArray<u8>(4 * 8192);
 const hs: HandshakeState[] = [];
@@ -47,4 +48,9 @@ export function clockOffset(s: i64): void { certSetClockOffset(s); }
 /** Certificate io(1)[0..len) for user io(3)[0..ulen) at nowUs. */
 export function verify(len: i32, ulen: i32, nowUs: i64): i32 {
   return certVerify(io(1), len, String.UTF8.decodeUnsafe(io(3), <usize>ulen, false), nowUs);
+}
+
+/** HKDF-SHA256 (firmware/sec/hkdf.ts): salt io(0)[0..saltLen), IKM io(1)[0..ikmLen), info io(2)[0..infoLen) → io(3)[0..outLen). 1 ok, 0 refused. */
+export function hkdf(saltLen: i32, ikmLen: i32, infoLen: i32, outLen: i32): i32 {
+  return hkdfSha256(io(0), saltLen, io(1), ikmLen, io(2), infoLen, io(3), outLen) ? 1 : 0;
 }

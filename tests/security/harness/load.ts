@@ -10,7 +10,7 @@ import { cryptoEngine } from '../../../host-sim/devices.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const WASM = join(ROOT, 'build', 'sec-harness.wasm');
-const SOURCES = ['tests/security/harness/harness.ts', 'firmware/sec/noise.ts', 'firmware/sec/cert.ts'];
+const SOURCES = ['tests/security/harness/harness.ts', 'firmware/sec/noise.ts', 'firmware/sec/cert.ts', 'firmware/sec/hkdf.ts'];
 
 export interface SecHarness {
   mem(): Uint8Array;
