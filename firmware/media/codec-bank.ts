@@ -1,6 +1,6 @@
 import { IlbcDecoder, IlbcEncoder, ILBC_20MS_BYTES, ILBC_30MS_BYTES } from "../codec/ilbc/index";
 import {
-  codecDecode, codecEncode, codecFrameSamples, codecRateHz, codecSupported, DECODER_FRAME_MAX, MediaDecoder,
+  codecDecode, codecEncode, codecFrameSamples, codecRateHz, codecSamplesFor, codecSupported, DECODER_FRAME_MAX, MediaDecoder,
   PT_ILBC20, PT_ILBC30, PT_PCMA, PT_PCMU,
 } from "./codec";
 
@@ -102,13 +102,7 @@ class BankDecoder extends MediaDecoder {
     this.rateHz = codecRateHz(pt);
   }
 
-  samplesFor(len: i32): i32 {
-    const pt = this.pt;
-    if (pt == PT_PCMU || pt == PT_PCMA) return len > 0 && len <= DECODER_FRAME_MAX ? len : 0;
-    if (pt == PT_ILBC20) return len == ILBC_20MS_BYTES ? 160 : 0;
-    if (pt == PT_ILBC30) return len == ILBC_30MS_BYTES ? 240 : 0;
-    return 0;
-  }
+  samplesFor(len: i32): i32 { return codecSamplesFor(this.pt, len); }
 
   decode(payload: usize, len: i32, out: usize, cap: i32): i32 { return this.bank.decode(this.pt, payload, len, out, cap); }
 

@@ -106,6 +106,14 @@ export class MediaDecoder {
   reset(): void {}
 }
 
+/** Samples a `len`-byte payload of type `pt` decodes to; 0 when the length is not valid for the type. */
+export function codecSamplesFor(pt: u8, len: i32): i32 {
+  if (pt == PT_PCMU || pt == PT_PCMA) return len > 0 && len <= DECODER_FRAME_MAX ? len : 0;
+  if (pt == PT_ILBC20) return len == ILBC_20MS_BYTES ? 160 : 0;
+  if (pt == PT_ILBC30) return len == ILBC_30MS_BYTES ? 240 : 0;
+  return 0;
+}
+
 /** The decoder of one payload type, over the dispatch functions above. */
 export class PtDecoder extends MediaDecoder {
   constructor(public pt: u8) {
@@ -114,13 +122,7 @@ export class PtDecoder extends MediaDecoder {
     this.rateHz = codecRateHz(pt);
   }
 
-  samplesFor(len: i32): i32 {
-    const pt = this.pt;
-    if (pt == PT_PCMU || pt == PT_PCMA) return len > 0 && len <= DECODER_FRAME_MAX ? len : 0;
-    if (pt == PT_ILBC20) return len == ILBC_20MS_BYTES ? 160 : 0;
-    if (pt == PT_ILBC30) return len == ILBC_30MS_BYTES ? 240 : 0;
-    return 0;
-  }
+  samplesFor(len: i32): i32 { return codecSamplesFor(this.pt, len); }
 
   decode(payload: usize, len: i32, out: usize, cap: i32): i32 { return codecDecode(this.pt, payload, len, out, cap); }
 
