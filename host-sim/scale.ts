@@ -29,6 +29,8 @@ export interface ScaleOpts {
   stormS?: number;
   /** Searches in flight at once. */
   searchParallel?: number;
+  /** The login server's hashing workers (default 4: 80 logins/s); fewer models a smaller server (overload at small scale). */
+  loginWorkers?: number;
   log?: (s: string) => void;
   /** Called with the report so far after each phase (the CLI writes it: a long run leaves figures even if cut short). */
   onPhase?: (r: ScaleReport) => void;
@@ -57,6 +59,8 @@ export interface ScaleReport {
    * supernode over the run, its distribution over supernodes, the configured limits and the refusals (BUSY).
    */
   snPeak?: { clients: Dist; records: Dist; relays: Dist; limits: { clients: number; records: number; relays: number }; overLimit: number; busyClients: number; busyRecords: number; busyRelays: number };
+  /** The login server's work: password hashes run, requests turned away BUSY (load shedding), logins, registrations. */
+  loginServer: { hashes: number; shed: number; logins: number; registers: number };
   virtualS: number; wallS: number; peakRssMb: number; rssPerNodeKb: number; nodeVirtualSecondsPerWallSecond: number;
 }
 
@@ -83,7 +87,7 @@ export function runScale(o: ScaleOpts): ScaleReport {
   let peakRss = process.memoryUsage().rss;
   const sampleRss = () => { const r = process.memoryUsage().rss; if (r > peakRss) peakRss = r; };
   // Hashes at N = 1024 in wall time; virtual time still charges the production N = 16384 (50 ms) per hash.
-  const w = new World({ seed, loginScryptN: 1024 });
+  const w = new World({ seed, loginScryptN: 1024, loginLoad: { workers: o.loginWorkers } });
   w.addLoginServer('198.51.100.10');
   const nSn = Math.max(3, Math.ceil(o.nodes * Math.max(0.1, o.snShare ?? 0.1)));
   const nPh = o.nodes - nSn;
@@ -121,7 +125,7 @@ export function runScale(o: ScaleOpts): ScaleReport {
   /** Per supernode: peak load seen in its `sn.load` reports, its limits and refusal counters. */
   const snLoadPeak = new Map<string, { clients: number; records: number; relays: number; maxClients: number; maxRecords: number; maxRelays: number; busyClients: number; busyRecords: number; busyRelays: number }>();
   w.onEvent((e) => {
-    if (e.name === 'login.retry' || e.name === 'login.fail' || e.name === 'sn.busy' || e.name === 'sn.lost' || e.name === 'hc.noanswer') retries.set(`${e.name}:${e.kv.reason ?? ''}`, (retries.get(`${e.name}:${e.kv.reason ?? ''}`) ?? 0) + 1);
+    if (e.name === 'login.retry' || e.name === 'login.fail' || e.name === 'login.busy' || e.name === 'sn.busy' || e.name === 'sn.lost' || e.name === 'hc.noanswer') retries.set(`${e.name}:${e.kv.reason ?? ''}`, (retries.get(`${e.name}:${e.kv.reason ?? ''}`) ?? 0) + 1);
     if (e.name === 'login.ok') {
       if (!firstLogin.has(e.node)) firstLogin.set(e.node, { ms: Number(e.kv.ms), bytes: e.counters.wireSent + e.counters.wireRecv });
       loginOk.set(e.node, { ms: Number(e.kv.ms), bytes: e.counters.wireSent + e.counters.wireRecv, sn: e.kv.sn, t: e.timeUs });
@@ -285,6 +289,7 @@ export function runScale(o: ScaleOpts): ScaleReport {
       loggedIn: firstLogin.size, loginTrouble: Object.fromEntries(retries), loginMs: { p50: pct(loginMs, 50), p95: pct(loginMs, 95), p99: pct(loginMs, 99) },
       bytesPerLoginMean: Math.round([...firstLogin.values()].reduce((a, l) => a + l.bytes, 0) / Math.max(1, firstLogin.size)),
       search, churn, storm, snPeak: loadSummary(),
+      loginServer: { hashes: w.login.store.kdfCount, shed: w.login.service.stats.shed, logins: w.login.service.stats.login, registers: w.login.service.stats.register },
       snLoad: { clientsMin: Math.min(...loads), clientsP50: pct(loads, 50), clientsMax: Math.max(...loads), clientsMean: Math.round(loads.reduce((a, b) => a + b, 0) / loads.length) },
       virtualS: w.sched.nowUs / 1e6, wallS, peakRssMb: Math.round(peakRss / 2 ** 20), rssPerNodeKb,
       nodeVirtualSecondsPerWallSecond: Math.round((o.nodes * w.sched.nowUs / 1e6) / wallS),
@@ -304,25 +309,25 @@ export function runScale(o: ScaleOpts): ScaleReport {
 
 function main(): void {
   const args = process.argv.slice(2);
-  const known = new Set(['nodes', 'seed', 'searches', 'kill-sn', 'storm', 'arrival', 'out']);
+  const known = new Set(['nodes', 'seed', 'searches', 'kill-sn', 'storm', 'arrival', 'login-workers', 'out']);
   for (let i = 0; i < args.length; i += 2) {
     if (!args[i].startsWith('--') || !known.has(args[i].slice(2)) || i + 1 >= args.length) {
-      process.stderr.write(`scale: bad argument ${args[i]} (usage: --nodes N [--searches N] [--kill-sn F] [--storm S] [--arrival S] [--seed N] [--out FILE])\n`); process.exit(2);
+      process.stderr.write(`scale: bad argument ${args[i]} (usage: --nodes N [--searches N] [--kill-sn F] [--storm S] [--arrival S] [--login-workers N] [--seed N] [--out FILE])\n`); process.exit(2);
     }
   }
   const get = (k: string, d: number) => { const i = args.indexOf(`--${k}`); return i >= 0 ? Number(args[i + 1]) : d; };
   const nodes = get('nodes', 1000);
   if (!Number.isInteger(nodes) || nodes < 30) { process.stderr.write('scale: --nodes must be an integer >= 30\n'); process.exit(2); }
-  for (const k of ['seed', 'searches', 'kill-sn', 'storm', 'arrival']) {
+  for (const k of ['seed', 'searches', 'kill-sn', 'storm', 'arrival', 'login-workers']) {
     const v = get(k, 0);
-    if (!Number.isFinite(v) || v < 0 || (k === 'kill-sn' && v > 1)) { process.stderr.write(`scale: bad --${k}\n`); process.exit(2); }
+    if (!Number.isFinite(v) || v < 0 || (k === 'kill-sn' && v > 1) || (k === 'login-workers' && !Number.isInteger(v))) { process.stderr.write(`scale: bad --${k}\n`); process.exit(2); }
   }
   const oi = args.indexOf('--out');
   const out = path.resolve(oi >= 0 ? args[oi + 1] : 'out/scale-report.json');
   const write = (r: object) => { fs.mkdirSync(path.dirname(out), { recursive: true }); fs.writeFileSync(out, JSON.stringify(r, null, 2) + '\n'); };
   const report = runScale({
     nodes, seed: get('seed', 1), searches: get('searches', 1000), killSnShare: get('kill-sn', 0), stormS: get('storm', 0),
-    arrivalS: get('arrival', 0) || undefined,
+    arrivalS: get('arrival', 0) || undefined, loginWorkers: get('login-workers', 0) || undefined,
     log: (s) => process.stderr.write(s + '\n'),
     onPhase: (r) => write({ ...r, partial: true }),
   });

@@ -11,7 +11,7 @@ import { Network, type Middlebox } from './net/network.js';
 import { ipToString, toIp } from './net/ip.js';
 import type { LinkParams } from './net/types.js';
 import { FirmwareNode, type FwEvent } from './firmware.js';
-import { startLoginServer, type LoginHost } from './login-host.js';
+import { type LoginLoad, startLoginServer, type LoginHost } from './login-host.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -54,6 +54,8 @@ export interface WorldOpts {
    * figure, only the wall time of big runs (host-sim/scale.ts: 10,000 logins × 2 hashes).
    */
   loginScryptN?: number;
+  /** The simulated login server's hashing workers and shedding bound (host-sim/login-host.ts LoginLoad). */
+  loginLoad?: LoginLoad;
 }
 
 export class World {
@@ -79,7 +81,7 @@ export class World {
   addLoginServer(ip: string): LoginHost {
     const host = this.net.addHost('login', ip, { link: this.accessLink });
     this.loginIp = host.ip;
-    this.login = startLoginServer(host, LOGIN_PORT, this.sched, this.rng.split('login'), ':memory:', this.opts.loginScryptN);
+    this.login = startLoginServer(host, LOGIN_PORT, this.sched, this.rng.split('login'), ':memory:', this.opts.loginScryptN, this.opts.loginLoad);
     return this.login;
   }
 

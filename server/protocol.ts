@@ -32,6 +32,11 @@ export const Status = {
   NOT_FOUND: 4,
   RATE_LIMITED: 5,
   SERVER_ERROR: 6,
+  /**
+   * Load shedding: the server would not answer within its queue bound, so it did not run the password hash.
+   * Plaintext [7][retryAfterMs u32 BE]: try again no sooner than that (the client adds its own jitter).
+   */
+  BUSY: 7,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 

@@ -124,6 +124,14 @@ export interface LoginServiceOptions {
   signingKey?: SigningKey;
   /** Certificate lifetime, seconds. Default CERT_LIFETIME_S (24 h). */
   certLifetimeS?: number;
+  /**
+   * Admission control for requests that run the password hash (REGISTER, LOGIN, buddy operations): called
+   * after the request opened and parsed, before any hashing. Returns 0 to admit, or a retry-after in ms (the
+   * answer is then Status.BUSY with it, and nothing else is done: no hash, no limiter update, no account).
+   * Default: admit all. The simulator's server sheds when its hash queue would delay the answer too long
+   * (host-sim/login-host.ts), so a login storm cannot pile up requests that the phones have given up on.
+   */
+  admit?: () => number;
 }
 
 export interface LoginServiceStats {
@@ -147,6 +155,8 @@ export interface LoginServiceStats {
   /** LOGIN answered BAD_CREDENTIALS. */
   loginFailures: number;
   rateLimited: number;
+  /** Hashing requests answered Status.BUSY by admission control (options.admit). */
+  shed: number;
   invalidInput: number;
   /** Internal errors (database, unexpected exceptions). */
   serverErrors: number;
@@ -166,6 +176,7 @@ function zeroStats(): LoginServiceStats {
     lookup: 0,
     loginFailures: 0,
     rateLimited: 0,
+    shed: 0,
     invalidInput: 0,
     serverErrors: 0,
   };
@@ -187,6 +198,7 @@ export class LoginService {
   readonly certLifetimeS: number;
   /** Source of the Noise responder's ephemeral keys (default: node:crypto inside NoiseHandshake). */
   private readonly rand: ((n: number) => Uint8Array) | undefined;
+  private readonly admit: (() => number) | undefined;
   /** The Noise initiator static key of the request being dispatched (null outside a dispatch). */
   private sessionRs: Uint8Array | null = null;
   /** Buddy and block lists (issue #8, server/buddies.ts): ops 0x70–0x76 in the same sealed request. */
@@ -201,6 +213,7 @@ export class LoginService {
     this.certLifetimeS = opts.certLifetimeS ?? CERT_LIFETIME_S;
     if (!Number.isInteger(this.certLifetimeS) || this.certLifetimeS < 1) throw new RangeError('certLifetimeS must be a positive integer');
     this.rand = opts.randomBytes;
+    this.admit = opts.admit;
     this.buddies = new BuddyBook(this.store, this.now);
     this.userLimiter = new FailureLimiter(opts.rateLimit?.user);
     // A supernode multiplexes many phones over one connection, so by default a peer gets more
@@ -302,12 +315,25 @@ export class LoginService {
     return reply;
   }
 
+  /** Admission control before a password hash: null admits; otherwise the BUSY answer [7][retryAfterMs u32 BE]. */
+  private shed(): Uint8Array | null {
+    const ms = this.admit ? this.admit() : 0;
+    if (!(ms > 0)) return null;
+    this.counters.shed++;
+    const out = new Uint8Array(5);
+    out[0] = Status.BUSY;
+    writeU32(out, 1, Math.min(0xffffffff, Math.ceil(ms)));
+    return out;
+  }
+
   /** Decrypted plaintext → response plaintext. May throw (database trouble) → SERVER_ERROR. */
   private dispatch(pt: Uint8Array, peer: string): Uint8Array {
     const c = this.counters;
     if (pt.length > 0 && isBuddyOp(pt[0])) {
       const b = parseBuddyRequest(pt);
       if (!b) { c.invalidInput++; return Uint8Array.of(Status.INVALID_INPUT); }
+      const busy = this.shed();
+      if (busy) return busy;
       // Same password-guessing limits as LOGIN: a buddy op must not be a way around them.
       const now = this.now();
       if (Math.max(this.userLimiter.retryAfterMs(b.username, now), this.peerLimiter.retryAfterMs(peer, now)) > 0) {
@@ -333,6 +359,8 @@ export class LoginService {
       case Op.REGISTER: {
         c.register++;
         if (!isValidPassword(req.password)) return invalid(InvalidReason.PASSWORD, c);
+        const busy = this.shed();
+        if (busy) return busy;
         const r = this.store.register(req.username, req.password);
         if (r.status === 'exists') return Uint8Array.of(Status.EXISTS);
         const out = new Uint8Array(5);
@@ -349,6 +377,8 @@ export class LoginService {
         if (req.identity && (!rs || !ed25519Verify(req.identity.idPub, bindMessage(rs, req.username), req.identity.bindSig))) {
           return invalid(InvalidReason.IDENTITY, c);
         }
+        const busy = this.shed();
+        if (busy) return busy;
         const now = this.now();
         const wait = Math.max(
           this.userLimiter.retryAfterMs(req.username, now),

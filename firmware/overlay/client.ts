@@ -2,7 +2,7 @@ import { presenceAppendProof, presenceSetChallenge } from "../sec/presence";
 import { node } from "./node";
 import { Conn, connClose, connOpen, connSend, ROLE_SC_SN } from "./conns";
 import { connKeepaliveToken } from "./conns";
-import { OP_LOGIN, OP_REGISTER, SealedExchange, ST_BAD_CREDENTIALS, ST_EXISTS, ST_INVALID_INPUT, ST_OK, ST_RATE_LIMITED } from "./login";
+import { OP_LOGIN, OP_REGISTER, SealedExchange, ST_BAD_CREDENTIALS, ST_EXISTS, ST_INVALID_INPUT, ST_OK, ST_RATE_LIMITED, ST_BUSY } from "./login";
 import { ByteReader } from "../lib/bytes";
 import { txBegin, txSendUdp } from "../lib/tx";
 import { NEVER } from "../lib/clock";
@@ -70,6 +70,9 @@ export const RETRY_MAX_US: i64 = 60_000_000;
 export const LOST_SPREAD_US: i64 = 3_000_000;
 /** Host-cache probes go to HC_PROBE_N entries drawn at random from the best HC_POOL (spreads load). */
 const HC_POOL: i32 = 32;
+/** A BUSY answer's retry-after is clamped to this range (it comes from the server, but a bad value must not strand us). */
+const BUSY_RETRY_MIN_US: i64 = 1_000_000;
+const BUSY_RETRY_MAX_US: i64 = 300_000_000;
 /** UDP binding refresh cap (skype-facts.md: 20 s); the interval in use is learned from the binding lifetime (nat/lifetime.ts). */
 const UDP_KEEPALIVE_US: i64 = 20_000_000;
 /** The 2-byte TCP refresh to the SN (skype-facts.md: every 120 s). */
@@ -132,6 +135,10 @@ export class Client {
   /** A certificate renewal (sec/renew.ts) is in flight while online; it gives up at renewDeadlineUs. */
   renewing: bool = false;
   renewDeadlineUs: i64 = NEVER;
+  /** The login server answered BUSY: we wait in SC_HELLO on our SN connection and send the request again at deadlineUs. */
+  busyWait: bool = false;
+  /** BUSY answers since boot (console / tests). */
+  busyCount: u32 = 0;
 }
 
 /** Whether ip:port is one of the provisioned bootstrap supernodes. */
@@ -156,6 +163,7 @@ export function retryDelayUs(failures: i32): i64 {
 /** Goes offline and schedules the next attempt with backoff. */
 function scheduleRetry(now: i64): void {
   client.failures++;
+  client.busyWait = false;
   client.state = SC_OFF;
   client.deadlineUs = now + retryDelayUs(client.failures);
 }
@@ -178,6 +186,7 @@ export function clientStart(now: i64): void {
  */
 function startProbing(now: i64, fromList: bool = false): void {
   client.state = SC_PROBING;
+  client.busyWait = false;
   client.udpOk = false;
   client.probeNonce = node.prngOverlay.next();
   client.respIp.length = 0; client.respPort.length = 0; client.respRttUs.length = 0;
@@ -398,8 +407,36 @@ function onHelloAck(r: ByteReader, now: i64): void {
   presenceSetChallenge(r.remaining() >= 16 ? r.take(16) : 0); // issue #7: signed in PUBLISH
   if (client.state != SC_HELLO) return;
   if (leaveBootstrap(now)) return;
+  sendLoginRequest(now);
+}
+
+/** REGISTER first when provisioned to and not done yet, else LOGIN. */
+function sendLoginRequest(now: i64): void {
   if (node.cfg.register && !client.registered) sendSealed(OP_REGISTER, now);
   else sendSealed(OP_LOGIN, now);
+}
+
+/**
+ * BUSY from the login server (it sheds load instead of queueing past our timeout, server/service.ts): keep our
+ * SN connection and send the request again after the retry-after (clamped to 1–300 s) plus up to half as much
+ * again at random, so the phones it turned away together come back apart. Not a failure: no backoff step.
+ */
+function onServerBusy(now: i64): void {
+  let ms: u32 = 0;
+  if (client.exchange.respLen >= 5) {
+    const p = changetype<usize>(client.exchange.resp);
+    ms = (<u32>load<u8>(p + 1) << 24) | (<u32>load<u8>(p + 2) << 16) | (<u32>load<u8>(p + 3) << 8) | <u32>load<u8>(p + 4);
+  }
+  let d = <i64>ms * 1000;
+  if (d < BUSY_RETRY_MIN_US) d = BUSY_RETRY_MIN_US;
+  if (d > BUSY_RETRY_MAX_US) d = BUSY_RETRY_MAX_US;
+  d += <i64>node.prngOverlay.below(<u32>(d / 2 + 1));
+  client.busyCount++;
+  client.busyWait = true;
+  client.state = SC_HELLO;
+  client.deadlineUs = now + d;
+  event("login.busy", "retryMs=" + ms.toString() + " waitMs=" + (d / 1000).toString());
+  uiRefresh();
 }
 
 function sendSealed(op: u8, now: i64): void {
@@ -411,6 +448,7 @@ function sendSealed(op: u8, now: i64): void {
   }
   connSend(sn);
   client.renewing = false;
+  client.busyWait = false;
   client.state = op == OP_REGISTER ? SC_REGISTERING : SC_LOGGING_IN;
   client.deadlineUs = now + LOGIN_TIMEOUT_US;
   event(op == OP_REGISTER ? "register.sent" : "login.sent");
@@ -422,6 +460,11 @@ function onLoginResp(r: ByteReader, now: i64): void {
   const p = r.take(len);
   const st = client.exchange.open(p, len);
   if (client.state == SC_ONLINE && client.renewing) { onRenewResp(st, now); return; }
+  if ((client.state == SC_REGISTERING || client.state == SC_LOGGING_IN) && st == ST_BUSY) {
+    client.exchange.wipe();
+    onServerBusy(now);
+    return;
+  }
   if (client.state == SC_REGISTERING) {
     client.exchange.wipe();
     if (st == ST_OK || st == ST_EXISTS) {
@@ -612,6 +655,7 @@ function statusText(st: u8): string {
   if (st == ST_BAD_CREDENTIALS) return "bad-credentials";
   if (st == ST_INVALID_INPUT) return "invalid-input";
   if (st == ST_RATE_LIMITED) return "rate-limited";
+  if (st == ST_BUSY) return "server-busy";
   if (st == 255) return "bad-response";
   return "server-error";
 }
@@ -660,6 +704,10 @@ export function clientTick(now: i64): void {
     return;
   }
   if (st == SC_CONNECTING && now >= client.webPortsUs) tryWebPorts(now);
+  if (st == SC_HELLO && client.busyWait) {
+    if (now >= client.deadlineUs) { client.busyWait = false; sendLoginRequest(now); }
+    return;
+  }
   if (st == SC_CONNECTING || st == SC_HELLO || st == SC_REGISTERING || st == SC_LOGGING_IN) {
     if (now >= client.deadlineUs) {
       logInfo("login step timed out in state " + st.toString());

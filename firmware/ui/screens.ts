@@ -37,6 +37,7 @@ function presenceText(): string {
   const s = client.state;
   if (s == SC_ONLINE) return "Online";
   if (s == SC_REFUSED) return "Offline";
+  if (s == SC_HELLO && client.busyWait) return "Server busy";
   if (s == SC_PROBING || s == SC_CONNECTING || s == SC_HELLO) return "Connecting";
   if (s == SC_REGISTERING) return "Registering";
   if (s == SC_LOGGING_IN) return "Login...";

@@ -5,15 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { World } from '../../host-sim/world.js';
+import { World, type WorldOpts } from '../../host-sim/world.js';
 import { natPresets } from '../../host-sim/net/network.js';
 import { ipToString } from '../../host-sim/net/ip.js';
 import { SearchClient, type SearchOutcome } from '../../host-sim/scale-client.js';
 import type { FirmwareNode, FwEvent } from '../../host-sim/firmware.js';
 import { UserStore } from '../../server/store.js';
 
-function world(seed: number, nSn: number, phones: number, extra = ''): { w: World; sns: FirmwareNode[]; phones: FirmwareNode[] } {
-  const w = new World({ seed });
+function world(seed: number, nSn: number, phones: number, extra = '', opts: Partial<WorldOpts> = {}, phoneGapUs = 150_000): { w: World; sns: FirmwareNode[]; phones: FirmwareNode[] } {
+  const w = new World({ seed, ...opts });
   w.addLoginServer('198.51.100.10');
   for (let i = 0; i < Math.min(3, nSn); i++) w.bootstrapEntry(`198.51.100.${21 + i}`);
   const sns: FirmwareNode[] = [];
@@ -25,7 +25,7 @@ function world(seed: number, nSn: number, phones: number, extra = ''): { w: Worl
   const ps: FirmwareNode[] = [];
   for (let i = 0; i < phones; i++) {
     const nat = w.net.addNat(`nat${i}`, `203.0.113.${10 + i}`, { ...natPresets['port-restricted-cone'] });
-    ps.push(w.addNode(`p${i}`, `192.168.${10 + i}.10`, { user: `user${i}`, password: 'password-1', register: true }, { behind: nat, bootAtUs: 1_000_000 + i * 150_000 }));
+    ps.push(w.addNode(`p${i}`, `192.168.${10 + i}.10`, { user: `user${i}`, password: 'password-1', register: true }, { behind: nat, bootAtUs: 1_000_000 + i * phoneGapUs }));
   }
   return { w, sns, phones: ps };
 }
@@ -223,4 +223,34 @@ test('bootstrap supernodes only bootstrap: fresh phones leave them for the node 
     assert.ok(w2.events.some((e) => e.name === 'sn.busy'), 'refused by a full bootstrap supernode');
     for (const p of ps) assert.ok(!['198.51.100.21:33033', '198.51.100.22:33033'].includes(lastLogin(w2, p.name)!.kv.sn));
   } finally { w2.close(); }
+});
+
+test('login storm: an overloaded login server answers BUSY with a retry-after instead of queueing past the phones\' timeout; phones wait it out on their supernode and all log in, with no hash spent on a request that was turned away', () => {
+  // One hashing worker (20 hashes/s) and a 0.5 s queue bound; 30 fresh phones within 0.6 s want 60 hashes (3 s of work).
+  const { w, phones } = world(57, 3, 30, '', { loginLoad: { workers: 1, queueMaxUs: 500_000 } }, 20_000);
+  try {
+    assert.ok(w.runUntil(() => phones.every((p) => lastLogin(w, p.name)), 120_000_000), 'all logged in');
+    const busy = w.events.filter((e) => e.name === 'login.busy');
+    const stats = w.login!.service.stats;
+    assert.ok(busy.length >= 10, `${busy.length} BUSY answers`);
+    assert.equal(stats.shed, busy.length, 'every shed request reached its phone as login.busy');
+    // Turned-away requests cost no hash: one REGISTER and one LOGIN hash per phone, nothing else.
+    assert.equal(w.login!.store.kdfCount, 2 * phones.length);
+    assert.equal(w.events.filter((e) => e.name === 'login.retry').length, 0, 'no login attempt failed or timed out');
+    for (const b of busy) {
+      const retryMs = Number(b.kv.retryMs), waitMs = Number(b.kv.waitMs);
+      assert.ok(retryMs >= 1000 && waitMs >= retryMs && waitMs <= 1.5 * retryMs + 1, `wait ${waitMs} ms for retry-after ${retryMs} ms`);
+      const next = w.events.find((e) => e.node === b.node && e.timeUs > b.timeUs && (e.name === 'login.sent' || e.name === 'register.sent'))!;
+      assert.ok(next.timeUs - b.timeUs >= waitMs * 1000, `${b.node} sent again ${(next.timeUs - b.timeUs) / 1000} ms after BUSY (wait ${waitMs} ms)`);
+    }
+    // The queue bound held: every phone's answer came within about 0.5 s of queueing plus one hash.
+    const worst = Math.max(...phones.map((p) => {
+      const sent = w.events.filter((e) => e.node === p.name && (e.name === 'login.sent' || e.name === 'register.sent'));
+      return Math.max(...sent.map((s) => {
+        const ans = w.events.find((e) => e.node === p.name && e.timeUs > s.timeUs && ['login.busy', 'login.ok', 'register.ok', 'register.exists'].includes(e.name))!;
+        return ans.timeUs - s.timeUs;
+      }));
+    }));
+    assert.ok(worst <= 1_000_000, `slowest answer ${worst / 1000} ms`);
+  } finally { w.close(); }
 });
