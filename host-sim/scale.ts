@@ -36,7 +36,7 @@ export interface ScaleOpts {
   onPhase?: (r: ScaleReport) => void;
   /** Called with the world once it is built, before it runs (tests and debugging). */
   onWorld?: (w: World) => void;
-  /** Called with the world before it is closed (tests and debugging). */
+  /** Called with the world before it is closed, with the failed searches of every round (tests and debugging). */
   inspect?: (w: World, sns: FirmwareNode[], failures: string[]) => void;
 }
 
@@ -271,7 +271,7 @@ export function runScale(o: ScaleOpts): ScaleReport {
   }
 
   clients.forEach((c) => c.close());
-  o.inspect?.(w, sns, search.failures);
+  o.inspect?.(w, sns, [search, churn?.searchDuring, churn?.searchAfter, storm?.searchDuring, storm?.searchAfter].flatMap((x) => x?.failures ?? []));
   const final = makeReport();
   w.close();
   return final;

@@ -13,7 +13,7 @@ import {
   MSG_ANSWER, MSG_BYE, MSG_INVITE, MSG_RINGING, MSG_ROUTE, USER_MAX, MSG_CALL_ATTACH, MSG_PATH_DOWN,
 } from "../wire/types";
 import { pathDirectLost, pathStart, pathStop } from "../nat/path";
-import { punch, punchAddCandidate, punchReset, punchStart, MAX_CANDIDATES, CAND_FLAG_NAT_INFO, natInfoAvailable, natInfoRead, natInfoSkip, natInfoWrite } from "../nat/punch";
+import { punch, punchAddCandidate, punchReset, punchStart, MAX_CANDIDATES, CAND_FLAG_NAT_INFO, natInfoAvailable, natInfoRead, natInfoSkip, natInfoWrite, natInfoWriteFor, Punch } from "../nat/punch";
 import { natPredictProbe } from "../nat/discovery";
 import { punchOnNatInfo } from "../nat/punch";
 import { MSG_NAT_INFO } from "../wire/types";
@@ -186,10 +186,18 @@ function inviteOne(): void {
  * Our flags and UDP candidates: host address, and the reflexive one when it differs (none if UDP is blocked),
  * then our NAT info (type, port step, port prediction: nat/punch.ts) when NAT discovery has a result.
  */
-function writeCandidates(w: ByteWriter, extraFlags: u8 = 0): void {
+function writeCandidates(w: ByteWriter, extraFlags: u8 = 0): void { writeCandidatesFor(w, punch, extraFlags, true); }
+
+/**
+ * [flags u8][c u8][(ip u32, port u16) × c][NAT info when CAND_FLAG_NAT_INFO] of INVITE / RINGING / ANSWER
+ * (docs/protocol.md §Call signaling): our host candidate and, when it differs, the server-reflexive one (none
+ * without UDP), and the NAT info (nat/punch.ts) of punching state `p`. `offerPublic` sets FLAG_PUBLIC when we
+ * are publicly reachable (direct TCP signaling); conference legs (call/conf-leg.ts) do not offer it.
+ */
+export function writeCandidatesFor(w: ByteWriter, p: Punch, extraFlags: u8, offerPublic: bool): void {
   let flags: u8 = extraFlags;
   if (client.udpOk) flags |= FLAG_UDP_OK;
-  if (client.isPublic) flags |= FLAG_PUBLIC;
+  if (offerPublic && client.isPublic) flags |= FLAG_PUBLIC;
   const natInfo = client.udpOk && natInfoAvailable();
   if (natInfo) flags |= CAND_FLAG_NAT_INFO;
   w.u8(flags);
@@ -198,7 +206,7 @@ function writeCandidates(w: ByteWriter, extraFlags: u8 = 0): void {
   w.u8(reflexDiffers ? 2 : 1);
   w.u32(node.localIp).u16(<u32>node.port);
   if (reflexDiffers) w.u32(client.reflexIp).u16(<u32>client.reflexPort);
-  if (natInfo) natInfoWrite(w);
+  if (natInfo) natInfoWriteFor(p, w);
 }
 
 /** Reads [flags][c][(ip, port) × c] without using the candidates (a forked call's RINGING); returns the flags. */

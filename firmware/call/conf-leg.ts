@@ -1,5 +1,6 @@
 import { node } from "../overlay/node";
 import { client } from "../overlay/client";
+import { writeCandidatesFor } from "./call";
 import { ByteReader, ByteWriter } from "../lib/bytes";
 import { FLAG_UDP_OK } from "../wire/types";
 import {
@@ -67,23 +68,8 @@ export function legCodecOk(pt: u8): bool {
   return false;
 }
 
-/**
- * Our [flags u8][c u8][(ip u32, port u16) × c][natInfo] for the leg's INVITE: as call.ts writeCandidates, but
- * never FLAG_PUBLIC (no direct TCP on a leg, see the header).
- */
-export function legWriteCandidates(m: MediaSession, w: ByteWriter): void {
-  let flags: u8 = 0;
-  if (client.udpOk) flags |= FLAG_UDP_OK;
-  const natInfo = client.udpOk && natInfoAvailable();
-  if (natInfo) flags |= CAND_FLAG_NAT_INFO;
-  w.u8(flags);
-  if (!client.udpOk) { w.u8(0); return; }
-  const reflexDiffers = client.reflexIp != node.localIp || client.reflexPort != node.port;
-  w.u8(reflexDiffers ? 2 : 1);
-  w.u32(node.localIp).u16(<u32>node.port);
-  if (reflexDiffers) w.u32(client.reflexIp).u16(<u32>client.reflexPort);
-  if (natInfo) natInfoWriteFor(punchOf(m), w);
-}
+/** Our candidates for the leg's INVITE (call.ts writeCandidatesFor), never FLAG_PUBLIC (no direct TCP on a leg, see the header). */
+export function legWriteCandidates(m: MediaSession, w: ByteWriter): void { writeCandidatesFor(w, punchOf(m), 0, false); }
 
 /** Reads the participant's [flags][c][candidates][natInfo] into the leg's punching state; returns the flags. */
 export function legReadCandidates(m: MediaSession, r: ByteReader): u8 {

@@ -3,6 +3,7 @@ import { natTypeText, disco } from "../nat/discovery";
 import { client, clientNetText, clientPrefix } from "../overlay/client";
 import { prefixResultText, PREFIX_LIMIT_MAX } from "../overlay/prefix";
 import { sn } from "../overlay/supernode";
+import { dht, dhtGetAll } from "../overlay/dht";
 import { buddiesCommand } from "../buddy/command";
 import { call, callDial, callDurationS, callHangup, CALL_IDLE } from "../call/call";
 import { media, mediaStatsText, mediaPath } from "../media/session";
@@ -31,7 +32,7 @@ import { imCommand } from "../im/console-im";
  */
 const LINE_MAX: i32 = 4096;
 const HISTORY_LINES: i32 = 8;
-const COMMANDS: StaticArray<string> = ["help", "status", "hc", "nat", "calls", "jb", "stats", "log", "dial", "hangup", "lcd", "key", "reboot", "config", "update", "find", "buddies", "im", "imx"];
+const COMMANDS: StaticArray<string> = ["help", "status", "hc", "nat", "calls", "jb", "stats", "log", "dial", "hangup", "lcd", "key", "reboot", "config", "update", "find", "buddies", "im", "imx", "dht"];
 const HELP: StaticArray<string> = [
   "help                 this list",
   "status               account, login, network, firmware",
@@ -47,6 +48,7 @@ const HELP: StaticArray<string> = [
   "buddies [VERB NAME]  buddy list and presence; add|accept|decline|remove|block|unblock NAME; away on|off",
   "im [NAME TEXT]       send an instant message to NAME; 'im' lists the inbox and IM counters",
   "imx NAME HEX         send the UTF-8 bytes HEX as an instant message (any unicode)",
+  "dht [NAME]           supernode: user index counters; NAME's stored device records",
   "lcd                  dump the display",
   "key KEY              press a key: 0-9 * # ok send clear up down left right",
   "                     soft1..soft4 offhook onhook speaker hold conf volup voldown, or a code",
@@ -225,7 +227,8 @@ function run(l: string, now: i64): void {
   } else if (cmd == "im" || cmd == "imx") {
     const lines = imCommand(cmd, arg, now);
     for (let i = 0; i < lines.length; i++) out(lines[i]);
-  } else if (cmd == "key") keyCmd(arg, now);
+  } else if (cmd == "dht") dhtCmd(arg, now);
+  else if (cmd == "key") keyCmd(arg, now);
   else if (cmd == "reboot") {
     if (!noArgs(cmd, arg)) return;
     out("ok: rebooting");
@@ -352,4 +355,22 @@ function jsonLine(l: string): void {
   if (storageWrite(KEY_PROVISIONING, changetype<usize>(buf), n) != n) { out("error: config: flash write failed"); return; }
   event("config.saved", "bytes=" + n.toString());
   out("ok: provisioning saved (" + n.toString() + " bytes); reboot to apply");
+}
+
+/** `dht [NAME]` (supernodes): the user index's counters, or the device records held for NAME with their age. */
+function dhtCmd(arg: string, now: i64): void {
+  if (!node.isSupernode) { out("error: not a supernode"); return; }
+  if (arg.length == 0) {
+    out("dht records=" + dht.records.size.toString() + " users=" + dht.users.size.toString() + " stored=" + dht.stored.toString() +
+      " expired=" + dht.expired.toString() + " refused=" + dht.refused.toString() + " staleOffline=" + dht.staleOffline.toString());
+    return;
+  }
+  if (arg.indexOf(" ") >= 0) { out("error: usage: dht [NAME]"); return; }
+  const recs = dhtGetAll(arg, now);
+  if (recs.length == 0) { out("dht " + arg + ": no record"); return; }
+  for (let i = 0; i < recs.length; i++) {
+    const s = recs[i];
+    out(s.rec.addr() + " " + (s.rec.status != 0 ? "online" : "offline") + " sn=" + endpointToString(s.rec.snIp, s.rec.snPort) +
+      " ageS=" + ((now - s.refreshedUs) / 1_000_000).toString());
+  }
 }

@@ -22,10 +22,9 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { backboneWorld, type World } from '../world.js';
 import { attachPhone, type Preset } from '../presets.js';
-import { KEY, multiTapKeys } from '../keypad.js';
 import type { FirmwareNode } from '../firmware.js';
 import {
-  GAP_LIMIT_MS, RATE, SNR_MIN_DB, TimedAudio, longestSilenceMs, mixSnrWindows, speech, ulawRoundTrip, type MixSnr,
+  GAP_LIMIT_MS, RATE, SNR_MIN_DB, TimedAudio, addParties, confDialer, currentHost, longestSilenceMs, speakerTracks, mixSnrWindows, speech, ulawRoundTrip, type MixSnr,
 } from './conference.js';
 
 const US_PER_SAMPLE = 1e6 / RATE;
@@ -147,21 +146,13 @@ function run(w: World, seed: number, phones: [string, Preset][], outage?: { node
     if (e.name === 'call.incoming' && names.includes(e.node)) w.sched.after(300_000, () => { const nd = nodes.get(e.node)!; if (!nd.crash) nd.hook(true); });
   });
   const alice = nodes.get('alice')!;
-  const dial = (name: string, conf: boolean) => {
-    const keys = [...(conf ? [KEY.CONFERENCE] : []), ...multiTapKeys(name)];
-    const t = w.typeKeys(alice, keys, 100_000);
-    w.sched.at(t + 150_000, () => alice.pressKey(conf ? KEY.SOFT1 : KEY.SEND));
-  };
+  const dial = confDialer(w, alice);
   alice.hook(true);
   dial('dave', false);
   if (!w.runUntil(() => !!w.find('alice', 'call.answered'), w.sched.nowUs + 20_000_000)) { fail('alice → dave not answered'); return finish(w, r, dead); }
   w.runUntil(() => false, w.sched.nowUs + 1_000_000);
-  for (const peer of names.filter((n) => n !== 'alice' && n !== 'dave')) {
-    dial(peer, true);
-    const joined = w.runUntil(() => w.events.some((e) => e.name === 'conf.leg.active' && e.kv.peer === peer), w.sched.nowUs + 25_000_000);
-    if (!joined) { fail(`${peer} did not join`); return finish(w, r, dead); }
-    w.runUntil(() => false, w.sched.nowUs + 1_500_000);
-  }
+  const missing = addParties(w, dial, names.filter((n) => n !== 'alice' && n !== 'dave'));
+  if (missing) { fail(`${missing} did not join`); return finish(w, r, dead); }
   const full = w.runUntil(() => w.events.some((e) => e.name === 'conf.leg.active' && e.kv.parties === String(N)), w.sched.nowUs + 15_000_000);
   if (!full) { fail(`the conference never had ${N} parties`); return finish(w, r, dead); }
   const host = currentHost(w);
@@ -187,10 +178,7 @@ function run(w: World, seed: number, phones: [string, Preset][], outage?: { node
   w.runUntil(() => false, endUs + 1_000_000);
 
   // ---- figures --------------------------------------------------------------------------------------------
-  const idx = (us: number) => Math.round((us - t0) / US_PER_SAMPLE);
-  const total = idx(w.sched.nowUs);
-  const spk = new Map<string, Int16Array>();
-  for (const n of names) spk.set(n, audio.get(n)!.speaker(total));
+  const { spk, idx, total } = speakerTracks(w, audio, names, t0);
   for (const e of w.events) {
     if (e.name === 'conf.host') r.hosts.push({ host: e.node, atMs: ms(e.timeUs - t0), by: e.kv.by ?? 'add' });
     if (e.name === 'conf.leg.active') {
@@ -306,12 +294,11 @@ function falseAlarm(w: World, r: ConferenceCrashReport, o: { node: string; ms: n
   heal();
   const healUs = w.sched.nowUs;
   w.runUntil(() => false, healUs + AFTER_END_US + 500_000);
-  const idx = (us: number) => Math.round((us - t0) / US_PER_SAMPLE);
+  const { spk, idx } = speakerTracks(w, audio, names, t0);
   const lost = w.events.find((e) => e.node === o.node && e.name === 'conf.host.lost' && e.timeUs >= cutUs);
   const back = w.events.find((e) => e.node === o.node && e.name === 'conf.host.back' && e.timeUs >= cutUs);
   const snr: Record<string, MixSnr> = {};
-  const total = idx(w.sched.nowUs);
-  for (const x of names) snr[x] = mixSnrWindows(audio, audio.get(x)!.speaker(total), x, names.filter((q) => q !== x), host, idx(healUs + AFTER_US), idx(healUs + AFTER_END_US));
+  for (const x of names) snr[x] = mixSnrWindows(audio, spk.get(x)!, x, names.filter((q) => q !== x), host, idx(healUs + AFTER_US), idx(healUs + AFTER_END_US));
   r.outage = {
     node: o.node, ms: o.ms, lostMs: lost ? ms(lost.timeUs - cutUs) : undefined, backMs: back ? ms(back.timeUs - cutUs) : undefined,
     failovers: w.events.filter((e) => e.name === 'conf.failover' && e.timeUs >= cutUs).length,
@@ -329,10 +316,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function currentHost(w: World): string {
-  const hosts = w.events.filter((e) => e.name === 'conf.host');
-  return hosts.length ? hosts[hosts.length - 1].node : '';
-}
 
 function finish(w: World, r: ConferenceCrashReport, dead: string): ConferenceCrashReport {
   r.virtualMs = ms(w.sched.nowUs);

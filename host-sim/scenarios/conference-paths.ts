@@ -23,12 +23,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { backboneWorld, type World } from '../world.js';
 import { attachPhone, type Preset } from '../presets.js';
-import { KEY, multiTapKeys } from '../keypad.js';
 import { ipFromString } from '../net/ip.js';
 import { ilbcRoundTrip } from '../codec-ref.js';
 import type { FirmwareNode } from '../firmware.js';
 import {
-  RATE, TimedAudio, mixSnrWindows, speech, ulawCoder, type LegFigures, type MixSnr, type SignalCoder,
+  RATE, TimedAudio, confDialer, speakerTracks, mixSnrWindows, speech, ulawCoder, type LegFigures, type MixSnr, type SignalCoder,
 } from './conference.js';
 
 const US_PER_SAMPLE = 1e6 / RATE;
@@ -138,11 +137,7 @@ function run(w: World, seed: number, codecs: string[]): ConferencePathsReport {
   });
 
   const alice = nodes.get('alice')!;
-  const dial = (name: string, conf: boolean) => {
-    const keys = [...(conf ? [KEY.CONFERENCE] : []), ...multiTapKeys(name)];
-    const t = w.typeKeys(alice, keys, 100_000);
-    w.sched.at(t + 150_000, () => alice.pressKey(conf ? KEY.SOFT1 : KEY.SEND));
-  };
+  const dial = confDialer(w, alice);
   alice.hook(true);
   dial('dave', false);
   if (!w.runUntil(() => !!w.find('alice', 'call.answered'), w.sched.nowUs + 20_000_000)) { fail('alice → dave not answered'); return finish(); }
@@ -175,10 +170,7 @@ function run(w: World, seed: number, codecs: string[]): ConferencePathsReport {
   w.runUntil(() => false, endUs + 1_000_000);
 
   // ---- figures --------------------------------------------------------------------------------------------
-  const idx = (us: number) => Math.round((us - t0) / US_PER_SAMPLE);
-  const total = idx(w.sched.nowUs);
-  const spk = new Map<string, Int16Array>();
-  for (const n of names) spk.set(n, audio.get(n)!.speaker(total));
+  const { spk, idx, total } = speakerTracks(w, audio, names, t0);
   const after = w.events.filter((e) => e.node === 'alice' && e.name === 'media.path' && e.timeUs > confStartUs);
   r.relayedCall.pathChangesAfter = after.length;
   r.relayedCall.staysRelayed = !!r.relayedCall.pathBefore?.startsWith('relay') && after.every((e) => e.kv.path.startsWith('relay'));

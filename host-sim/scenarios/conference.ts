@@ -263,23 +263,15 @@ function run(w: World, seed: number): ConferenceReport {
     } else if (e.name === 'call.ended') inCall.delete(e.node);
   });
   const alice = nodes.get('alice')!;
-  const dial = (name: string, conf: boolean) => {
-    const keys = [...(conf ? [KEY.CONFERENCE] : []), ...multiTapKeys(name)];
-    const t = w.typeKeys(alice, keys, 100_000);
-    w.sched.at(t + 150_000, () => alice.pressKey(conf ? KEY.SOFT1 : KEY.SEND));
-  };
+  const dial = confDialer(w, alice);
   alice.hook(true);
   dial('dave', false);
   if (!w.runUntil(() => !!w.find('alice', 'call.answered'), w.sched.nowUs + 20_000_000)) { fail('alice → dave not answered'); return finish(w, r); }
   w.runUntil(() => false, w.sched.nowUs + 1_000_000);
   r.relayedCall.pathBefore = lastBefore(w, 'alice', 'media.path', w.sched.nowUs)?.kv.path;
   const confStartUs = w.sched.nowUs;
-  for (const peer of ['bob', 'carol', 'erin']) {
-    dial(peer, true);
-    const joined = w.runUntil(() => w.events.some((e) => e.name === 'conf.leg.active' && e.kv.peer === peer), w.sched.nowUs + 25_000_000);
-    if (!joined) { fail(`${peer} did not join`); return finish(w, r); }
-    w.runUntil(() => false, w.sched.nowUs + 1_500_000);
-  }
+  const missing = addParties(w, dial, ['bob', 'carol', 'erin']);
+  if (missing) { fail(`${missing} did not join`); return finish(w, r); }
   const full = w.runUntil(() => w.events.some((e) => e.name === 'conf.leg.active' && e.kv.parties === '5'), w.sched.nowUs + 15_000_000);
   if (!full) { fail('the conference never had 5 parties'); return finish(w, r); }
   const host5 = currentHost(w);
@@ -295,10 +287,7 @@ function run(w: World, seed: number): ConferenceReport {
   w.runUntil(() => false, endUs + 1_000_000);
 
   // ---- figures --------------------------------------------------------------------------------------------
-  const idx = (us: number) => Math.round((us - t0) / US_PER_SAMPLE);
-  const total = idx(w.sched.nowUs);
-  const spk = new Map<string, Int16Array>();
-  for (const n of names) spk.set(n, audio.get(n)!.speaker(total));
+  const { spk, idx, total } = speakerTracks(w, audio, names, t0);
   const pathAfter = w.events.filter((e) => e.node === 'alice' && e.name === 'media.path' && e.timeUs > confStartUs);
   r.relayedCall.pathChangesAfter = pathAfter.length;
   const aliceEnd = w.events.find((e) => e.node === 'alice' && e.name === 'call.ended' && e.timeUs > confStartUs && e.kv.peer === 'dave');
@@ -368,8 +357,42 @@ function lastBefore(w: World, node: string, name: string, us: number, pred?: (e:
   return last;
 }
 
+
+/**
+ * The host's way to add people (scenario helpers shared by conference, conference-paths and conference-crash):
+ * `dial(name, false)` types NAME and presses SEND (a normal call); `dial(name, true)` presses CONFERENCE first and
+ * adds NAME with SOFT1.
+ */
+export function confDialer(w: World, caller: FirmwareNode): (name: string, conf: boolean) => void {
+  return (name, conf) => {
+    const keys = [...(conf ? [KEY.CONFERENCE] : []), ...multiTapKeys(name)];
+    const t = w.typeKeys(caller, keys, 100_000);
+    w.sched.at(t + 150_000, () => caller.pressKey(conf ? KEY.SOFT1 : KEY.SEND));
+  };
+}
+
+/** Adds `peers` one by one (each must have an active leg within 25 s, then 1.5 s of settling); returns the first that did not join. */
+export function addParties(w: World, dial: (name: string, conf: boolean) => void, peers: string[]): string | undefined {
+  for (const peer of peers) {
+    dial(peer, true);
+    const joined = w.runUntil(() => w.events.some((e) => e.name === 'conf.leg.active' && e.kv.peer === peer), w.sched.nowUs + 25_000_000);
+    if (!joined) return peer;
+    w.runUntil(() => false, w.sched.nowUs + 1_500_000);
+  }
+  return undefined;
+}
+
+/** What every phone's loudspeaker played from t0 until now (samples at RATE), and the sample index of a time. */
+export function speakerTracks(w: World, audio: Map<string, TimedAudio>, names: string[], t0: number): { spk: Map<string, Int16Array>; idx: (us: number) => number; total: number } {
+  const idx = (us: number) => Math.round((us - t0) / US_PER_SAMPLE);
+  const total = idx(w.sched.nowUs);
+  const spk = new Map<string, Int16Array>();
+  for (const n of names) spk.set(n, audio.get(n)!.speaker(total));
+  return { spk, idx, total };
+}
+
 /** The phone hosting right now: the last conf.host event. */
-function currentHost(w: World): string {
+export function currentHost(w: World): string {
   const hosts = w.events.filter((e) => e.name === 'conf.host');
   return hosts.length ? hosts[hosts.length - 1].node : '';
 }

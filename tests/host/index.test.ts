@@ -10,6 +10,7 @@ import { natPresets } from '../../host-sim/net/network.js';
 import { ipToString } from '../../host-sim/net/ip.js';
 import { SearchClient, probeHolder, type SearchOutcome } from '../../host-sim/scale-client.js';
 import { DgramPeer } from '../../host-sim/dgram-peer.js';
+import { consoleOut } from '../../host-sim/scenarios/offline-im.js';
 
 const K = 8;
 const N_SN = 16;
@@ -84,7 +85,15 @@ test('index: each presence record is stored at the k supernodes closest to the u
         const ip = ipToString(ranked[j].ip);
         if (ip !== own) assert.equal(held.get(ip), false, `${name}: ${ip} is not among the k closest and holds nothing`);
       }
+      // The supernode console shows the same (`dht NAME`): the record, its state and supernode, on a holder only.
+      const snNode = (s: { ip: number }) => w.node(`sn${Number(ipToString(s.ip).split('.')[3]) - 20}`);
+      const ownFull = w.find(`p${u}`, 'login.ok')!.kv.sn;
+      assert.match(consoleOut(w, snNode(ranked[0]), `dht ${name}`), new RegExp(`${name}/[0-9a-f]{8} online sn=${ownFull.replace(/\./g, '\\.')} ageS=\\d+`));
+      const outsider = ranked.slice(K).find((s) => ipToString(s.ip) !== own)!;
+      assert.match(consoleOut(w, snNode(outsider), `dht ${name}`), new RegExp(`dht ${name}: no record`));
     }
+    assert.match(consoleOut(w, w.node('sn1'), 'dht'), /dht records=\d+ users=\d+ stored=\d+ expired=0 refused=0 staleOffline=0/);
+    assert.match(consoleOut(w, w.node('p0'), 'dht'), /error: not a supernode/);
   } finally { w.close(); }
 });
 
