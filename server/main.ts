@@ -1,7 +1,7 @@
 /**
  * Login/directory server CLI.
  *
- *   tsx server/main.ts [--port 33033] [--host 127.0.0.1] [--data ./server-data]
+ *   tsx server/main.ts [--port 33033] [--host 127.0.0.1] [--data ./server-data] [--max-wait-ms 5000]
  *   tsx server/main.ts --data DIR --signing-key-add | --signing-key-activate ID | --signing-key-drop-retired
  *                                                      (one rotation step, prints the new certKeys, exits)
  *
@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { activeSigningKey, certKeysLine, loadOrCreateServerKey, loadOrCreateSigningKeys, rotateSigningKeys } from './keys.ts';
 import { listenTcp, type TcpLoginServer } from './net.ts';
 import { LoginService } from './service.ts';
+import { LoopBusyAdmission } from './shed.ts';
 import { UserStore } from './store.ts';
 
 function fail(msg: string): never {
@@ -49,16 +50,21 @@ async function main(): Promise<void> {
     .option('--port <port>', 'TCP port to listen on (0 = ephemeral)', '33033')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--data <dir>', 'data directory (users.db, server-key.json, signing-keys.json)', './server-data')
+    .option('--max-wait-ms <ms>', 'load shedding: answer BUSY to password requests once the server has been busy this long without a break (0 = never)', '5000')
     .option('--signing-key-add', 'rotation step 1: add a new certificate signing key (state "next"), print certKeys, exit')
     .option('--signing-key-activate <id>', 'rotation step 2: sign with key <id> from now on (the old one is retired), exit')
     .option('--signing-key-drop-retired', 'rotation step 3 (after the certificate lifetime): forget retired keys, exit')
     .showHelpAfterError()
     .parse(process.argv);
-  const o = program.opts<{ port: string; host: string; data: string; signingKeyAdd?: boolean; signingKeyActivate?: string; signingKeyDropRetired?: boolean }>();
+  const o = program.opts<{ port: string; host: string; data: string; maxWaitMs: string; signingKeyAdd?: boolean; signingKeyActivate?: string; signingKeyDropRetired?: boolean }>();
 
   const port = Number(o.port);
   if (!/^\d+$/.test(o.port) || !Number.isInteger(port) || port < 0 || port > 65535) {
     fail(`invalid --port ${JSON.stringify(o.port)} (expected 0-65535)`);
+  }
+  const maxWaitMs = Number(o.maxWaitMs);
+  if (!/^\d+$/.test(o.maxWaitMs) || !Number.isSafeInteger(maxWaitMs)) {
+    fail(`invalid --max-wait-ms ${JSON.stringify(o.maxWaitMs)} (expected an integer >= 0)`);
   }
   const dataDir = resolve(o.data);
 
@@ -103,7 +109,8 @@ async function main(): Promise<void> {
     fail(`cannot open database ${dbPath} (${describe(e)})`);
   }
 
-  const service = new LoginService({ store, staticPrivateKey: key.privateKey, signingKey: activeSigningKey(signing) });
+  const shed = maxWaitMs > 0 ? new LoopBusyAdmission(maxWaitMs).start() : undefined;
+  const service = new LoginService({ store, staticPrivateKey: key.privateKey, signingKey: activeSigningKey(signing), admit: shed?.admit });
   let srv: TcpLoginServer;
   try {
     srv = await listenTcp(service, { host: o.host, port });

@@ -34,9 +34,9 @@ export const Status = {
   SERVER_ERROR: 6,
   /**
    * Load shedding: the server would not answer within its queue bound, so it did not run the password hash.
-   * Plaintext [7][retryAfterMs u32 BE]: try again no sooner than that (the client adds its own jitter).
+   * Plaintext [8][retryAfterMs u32 BE] (7 is the buddy list's STATUS_FULL, server/buddies.ts): try again no sooner than that (the client adds its own jitter).
    */
-  BUSY: 7,
+  BUSY: 8,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
@@ -193,17 +193,21 @@ export interface ResponsePayload {
   /** LOGIN OK with an identity: the server's clock (s) and the certificate it issued. */
   serverTimeS?: number;
   cert?: Uint8Array;
+  /** BUSY (load shedding): try again no sooner than this many ms. */
+  retryAfterMs?: number;
 }
 
 /**
  * Decodes a response plaintext. `op` tells which OK layout to expect (REGISTER: userId,
- * LOGIN: userId + canonical name, LOOKUP: nothing). Non-OK statuses carry only the status byte.
+ * LOGIN: userId + canonical name, LOOKUP: nothing). Non-OK statuses carry only the status byte, except
+ * INVALID_INPUT (+ reason) and BUSY (+ retryAfterMs u32).
  * Throws on a structurally invalid plaintext (client side; the server never calls this).
  */
 export function decodeResponse(op: Op, pt: Uint8Array): ResponsePayload {
   if (pt.length < 1) throw new Error('empty response plaintext');
   const status = pt[0];
   if (status === Status.INVALID_INPUT && pt.length === 2) return { status, reason: pt[1] };
+  if (status === Status.BUSY && pt.length === 5) return { status, retryAfterMs: readU32(pt, 1) };
   if (status !== Status.OK || op === Op.LOOKUP) {
     if (pt.length !== 1) throw new Error('unexpected bytes after status');
     return { status };

@@ -315,7 +315,7 @@ export class LoginService {
     return reply;
   }
 
-  /** Admission control before a password hash: null admits; otherwise the BUSY answer [7][retryAfterMs u32 BE]. */
+  /** Admission control before a password hash: null admits; otherwise the BUSY answer [8][retryAfterMs u32 BE]. */
   private shed(): Uint8Array | null {
     const ms = this.admit ? this.admit() : 0;
     if (!(ms > 0)) return null;

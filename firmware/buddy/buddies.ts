@@ -321,7 +321,7 @@ export function buddyOnResp(r: ByteReader, now: i64): void {
   buddy.outOps.shift(); buddy.outNames.shift();
   saveOutbox();
   if (st != 0) {
-    buddy.lastError = st == 4 ? "no such user" : st == 2 ? "login refused" : st == 7 ? "list full" : "refused";
+    buddy.lastError = st == 4 ? "no such user" : st == 2 ? "login refused" : st == 7 ? "list full" : st == 8 ? "server busy, try later" : "refused";
     event("buddy.error", "op=" + opName(op) + " user=" + target + " status=" + st.toString());
     uiMessage("Buddy " + opName(op) + ": " + buddy.lastError);
     return;

@@ -35,8 +35,8 @@ export const ST_INVALID_INPUT: u8 = 3;
 export const ST_NOT_FOUND: u8 = 4;
 export const ST_RATE_LIMITED: u8 = 5;
 export const ST_SERVER_ERROR: u8 = 6;
-/** Load shedding (server/protocol.ts Status.BUSY): [7][retryAfterMs u32 BE]; nothing was done, try again later. */
-export const ST_BUSY: u8 = 7;
+/** Load shedding (server/protocol.ts Status.BUSY): [8][retryAfterMs u32 BE]; nothing was done, try again later. */
+export const ST_BUSY: u8 = 8;
 /** Local: the response could not be opened or parsed. */
 export const ST_BAD_RESPONSE: u8 = 255;
 

@@ -40,6 +40,8 @@ import { SCRYPT_N_DEFAULT, UserStore } from '../../server/store.ts';
 import { FrameDecoder, LoginService, encodeFrame, type LoginServiceOptions } from '../../server/service.ts';
 import { FailureLimiter } from '../../server/ratelimit.ts';
 import { listenTcp } from '../../server/net.ts';
+import { LoopBusyAdmission } from '../../server/shed.ts';
+import { BuddyOp, encodeBuddyRequest } from '../../server/buddies.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -945,8 +947,60 @@ describe('server/main.ts CLI', () => {
       const s2 = spawnServer(['--port', '70000', '--data', dir]);
       assert.equal(await s2.exit, 1);
       assert.match(s2.stderr, /^error: invalid --port "70000"[^\n]*\n$/);
+      const s3 = spawnServer(['--port', '0', '--data', dir, '--max-wait-ms', '-5']);
+      assert.equal(await s3.exit, 1);
+      assert.match(s3.stderr, /^error: invalid --max-wait-ms "-5"[^\n]*\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('load shedding (issue #5: login storms)', () => {
+  test('admission refuses before any hash: LOGIN, REGISTER and buddy requests get BUSY [8][retryAfterMs], no account, no limiter strike; LOOKUP is still served', () => {
+    let retryMs = 0;
+    const h = harness({ admit: () => retryMs });
+    assert.equal(h.register('alice', 'password-1').status, Status.OK);
+    const kdf0 = h.store.kdfCount;
+    retryMs = 7250;
+    const l = h.login('alice', 'password-1');
+    assert.deepEqual({ status: l.status, retryAfterMs: l.retryAfterMs }, { status: Status.BUSY, retryAfterMs: 7250 });
+    assert.deepEqual([...l.raw], [8, 0, 0, 0x1c, 0x52]);
+    const r = h.register('bob', 'password-1');
+    assert.equal(r.status, Status.BUSY);
+    assert.equal(h.store.exists('bob'), false, 'a turned-away REGISTER creates no account');
+    const b = h.call(Op.LOGIN, encodeBuddyRequest(BuddyOp.ADD, 'alice', 'password-1', 'carol'));
+    assert.equal(b.raw[0], Status.BUSY);
+    // Wrong passwords while busy are not even checked: no strike towards a lockout.
+    for (let i = 0; i < 10; i++) assert.equal(h.login('alice', 'wrong-password').status, Status.BUSY);
+    assert.equal(h.store.kdfCount, kdf0, 'no hash was run');
+    assert.equal(h.lookup('alice').status, Status.OK, 'directory lookups do not hash and are served');
+    assert.equal(h.svc.stats.shed, 13);
+    retryMs = 0;
+    assert.equal(h.login('alice', 'password-1').status, Status.OK, 'admitted again once the queue is short');
+    assert.equal(h.register('bob', 'password-1').status, Status.OK);
+  });
+
+  test('the real server turns requests away once its event loop has been busy longer than --max-wait-ms (CoDel-style standing-queue test)', () => {
+    const clock = { now: 1000 };
+    const a = new LoopBusyAdmission(5000, () => clock.now, 20);
+    assert.equal(a.admit(), 0);
+    clock.now += 5020; // busy 5,000 ms: still admitted
+    assert.equal(a.admit(), 0);
+    clock.now += 1; // busy 5,001 ms
+    assert.equal(a.admit(), 5001);
+    clock.now += 2999;
+    assert.equal(a.admit(), 8000, 'the retry-after is the busy time so far');
+    a.noteFree(); // the loop got a break
+    assert.equal(a.admit(), 0);
+    assert.throws(() => new LoopBusyAdmission(0), RangeError);
+    // On a real loop: a synchronous 120 ms stretch with a 50 ms bound.
+    const live = new LoopBusyAdmission(50, Date.now, 5).start();
+    try {
+      live.noteFree();
+      const t = Date.now();
+      while (Date.now() - t < 120) { /* busy */ }
+      assert.ok(live.admit() >= 50, 'busy loop → BUSY');
+    } finally { live.stop(); }
   });
 });
