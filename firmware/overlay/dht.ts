@@ -5,7 +5,7 @@ import { txBegin, txSendUdp } from "../lib/tx";
 import { NEVER } from "../lib/clock";
 import { stats } from "../lib/stats";
 import { PresenceRecord } from "../wire/record";
-import { MSG_DHT_FIND, MSG_DHT_FOUND, MSG_DHT_STORE, MSG_DHT_BUSY, USER_MAX } from "../wire/types";
+import { MSG_DHT_FIND, MSG_DHT_FOUND, MSG_DHT_STORE, MSG_DHT_BUSY, PRESENCE_OFFLINE, USER_MAX } from "../wire/types";
 import { cryptoSha256 } from "../../hal/crypto";
 import { dgram, dgramForget } from "../sec/dgram";
 
@@ -122,8 +122,9 @@ export class Lookup {
   foundIp: u32 = 0;
   foundPort: i32 = 0;
   foundRefreshedUs: i64 = 0;
-  /** Value lookups: every device record of the user in the answer that ended the lookup (issue #8). */
+  /** Value lookups: the user's device records found (issue #8), one per device (foundMerge), and when each was refreshed. */
   foundAll: Array<PresenceRecord> = new Array<PresenceRecord>();
+  foundAllUs: Array<i64> = new Array<i64>();
   done: bool = false;
 }
 
@@ -338,11 +339,16 @@ function shortlistAdd(l: Lookup, id: u64, ip: u32, port: i32, state: u8): void {
   }
 }
 
-/** Starts a lookup for `name` (this node itself counts as an answered contact). Returns it. */
+/**
+ * Starts a lookup for `name` (this node itself counts as an answered contact), with `known` records of the name
+ * already found (value lookups). Returns it.
+ */
 export const LOOKUP_JOIN: i32 = 2;
 
-export function dhtLookup(kind: i32, name: string, wantValue: bool, now: i64, target: u64 = 0): Lookup {
+export function dhtLookup(kind: i32, name: string, wantValue: bool, now: i64, target: u64 = 0, known: Array<StoredRecord> | null = null): Lookup {
   const l = new Lookup();
+  // A search that starts with records of our own (offline ones: search() in supernode.ts) weighs them like answers.
+  if (known !== null) for (let i = 0; i < known.length; i++) foundMerge(l, known[i].rec, known[i].refreshedUs, node.localIp, node.port);
   l.id = dht.nextId++;
   l.kind = kind; l.name = name; l.wantValue = wantValue;
   l.target = name.length > 0 ? idOfName(name) : target;
@@ -468,16 +474,17 @@ export function dhtOnFound(srcIp: u32, srcPort: i32, r: ByteReader, len: i32, no
   dhtSeen(srcIp, srcPort, now);
   if (!dht.lookups.has(lid)) return;
   const l = dht.lookups.get(lid);
-  let rec: PresenceRecord | null = null;
-  let ageS: u32 = 0;
   const recs = new Array<PresenceRecord>();
+  const recAgeS = new Array<u32>();
+  let online = false;
   for (let i = 0; i < has; i++) {
     const one = new PresenceRecord();
     if (!one.read(r)) { stats.malformed++; return; }
     const a = r.u32();
     if (!presenceRecordOk(one.user, one.certPtr(), one.certLen, now, one.status == 0)) continue; // issue #7: uncertified → ignored (offline: 72 h grace)
-    recs.push(one);
-    if (rec === null) { rec = one; ageS = a; }
+    if (one.user != l.name) continue;
+    recs.push(one); recAgeS.push(a);
+    if (one.status != PRESENCE_OFFLINE) online = true;
   }
   const n = <i32>r.u8();
   if (!r.ok || n > 32) { stats.malformed++; return; }
@@ -491,15 +498,38 @@ export function dhtOnFound(srcIp: u32, srcPort: i32, r: ByteReader, len: i32, no
     if (ip == node.localIp && port == node.port) continue;
     shortlistAdd(l, idOfEndpoint(ip, port), ip, port, ST_NEW);
   }
-  if (rec !== null && l.wantValue && rec.user == l.name) {
-    l.foundIp = srcIp; l.foundPort = srcPort;
-    const refreshed = now - <i64>ageS * 1_000_000;
-    if (l.found === null || refreshed > l.foundRefreshedUs) { l.found = rec; l.foundRefreshedUs = refreshed; }
-    for (let i = 0; i < recs.length; i++) if (recs[i].user == l.name) l.foundAll.push(recs[i]);
-    finish(l, now);
-    return;
+  if (recs.length > 0 && l.wantValue) {
+    for (let i = 0; i < recs.length; i++) foundMerge(l, recs[i], now - <i64>recAgeS[i] * 1_000_000, srcIp, srcPort);
+    // An online device ends the search at once. Offline-only answers do not: a supernode outside the k closest
+    // may still hold the offline notice of an earlier session while the k closest hold the device's newer
+    // login (found at 2,000 nodes after a login storm: 4–9 of 500 searches answered "offline"). The lookup
+    // goes on to the k closest, and the freshest record per device wins.
+    if (online) { finish(l, now); return; }
   }
   step(l, now);
+}
+
+/** Online beats offline, then the more recently refreshed record. */
+function fresher(a: PresenceRecord, aUs: i64, b: PresenceRecord, bUs: i64): bool {
+  const aOn = a.status != PRESENCE_OFFLINE, bOn = b.status != PRESENCE_OFFLINE;
+  return aOn != bOn ? aOn : aUs > bUs;
+}
+
+/**
+ * Adds a device record found by a value lookup, refreshed at refreshedUs. One record per device (foundAll): an
+ * online one beats an offline one, then the most recently refreshed wins. l.found is the best of them, and
+ * l.foundIp:foundPort the supernode that gave it.
+ */
+function foundMerge(l: Lookup, rec: PresenceRecord, refreshedUs: i64, srcIp: u32, srcPort: i32): void {
+  let k = -1;
+  for (let i = 0; i < l.foundAll.length; i++) if (l.foundAll[i].devId == rec.devId) { k = i; break; }
+  if (k < 0) { l.foundAll.push(rec); l.foundAllUs.push(refreshedUs); }
+  else if (fresher(rec, refreshedUs, l.foundAll[k], l.foundAllUs[k])) { l.foundAll[k] = rec; l.foundAllUs[k] = refreshedUs; }
+  else return;
+  const f = l.found;
+  if (f === null || f.devId == rec.devId || fresher(rec, refreshedUs, f, l.foundRefreshedUs)) {
+    l.found = rec; l.foundRefreshedUs = refreshedUs; l.foundIp = srcIp; l.foundPort = srcPort;
+  }
 }
 
 /** DHT_STORE: keep the record (72 h after its last refresh). */

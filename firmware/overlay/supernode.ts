@@ -19,7 +19,7 @@ import { call, CALL_IDLE } from "../call/call";
 import { ipIsPrivate } from "../lib/addr";
 import { hostCache, hostCacheBoot } from "./host-cache";
 import {
-  copyRecord, dht, dhtDeadline, dhtGet, dhtGetAll, dhtLookup, dhtLookupClosest, dhtOnFind, dhtOnFound, dhtOnStore, dhtSeen, dhtStart,
+  copyRecord, dht, StoredRecord, dhtDeadline, dhtGet, dhtGetAll, dhtLookup, dhtLookupClosest, dhtOnFind, dhtOnFound, dhtOnStore, dhtSeen, dhtStart,
   dhtStoreAt, dhtTick, Lookup, LOOKUP_JOIN, LOOKUP_PUBLISH, LOOKUP_SEARCH, REPUBLISH_US,
 } from "./dht";
 import { OP_LOOKUP, SealedExchange, ST_NOT_FOUND, ST_OK } from "./login";
@@ -645,13 +645,17 @@ function onlineDevices(name: string, now: i64): Array<PresenceRecord> {
 function search(c: Conn, txid: u32, name: string, now: i64): void {
   // Issue #8: every device of the user. Our stored copy (we are one of the user's k closest) holds them all;
   // otherwise a lookup, merged with our own clients' records.
+  // Only an online record ends it here: an offline one may be an old session's, kept by us while the k closest
+  // (we may no longer be one of them) hold the newer login, so the lookup runs with our records in hand.
+  let known: Array<StoredRecord> | null = null;
   if (dht.users.has(name)) {
     const s = dhtGet(name, now);
-    if (s !== null) { answerAll(c.handle, txid, name, onlineDevices(name, now), s.rec, NF_UNKNOWN, now, now, 0, 0); return; }
+    if (s !== null && s.rec.status != PRESENCE_OFFLINE) { answerAll(c.handle, txid, name, onlineDevices(name, now), s.rec, NF_UNKNOWN, now, now, 0, 0); return; }
+    if (s !== null) known = dhtGetAll(name, now);
   }
-  const hit = searchCacheGet(name, now);
+  const hit = known === null ? searchCacheGet(name, now) : null;
   if (hit !== null) { answerCached(c.handle, txid, name, hit, now); return; }
-  const l = dhtLookup(LOOKUP_SEARCH, name, true, now);
+  const l = dhtLookup(LOOKUP_SEARCH, name, true, now, 0, known);
   l.clientHandle = c.handle; l.clientTxid = txid;
   lookupsFinished(now);
 }

@@ -97,6 +97,58 @@ test('index: each presence record is stored at the k supernodes closest to the u
   } finally { w.close(); }
 });
 
+test('index: an old offline record at a supernode outside the k closest (or a fresher one at a holder) does not hide a newer login: offline answers do not end a search, online beats offline, then the freshest', () => {
+  const { w, sns } = world(73, 2);
+  try {
+    assert.ok(w.runUntil(() => !!w.find('p0', 'login.ok'), 20_000_000), 'logged in');
+    w.runUntil(() => false, w.sched.nowUs + 3_000_000);
+    const key = nameId('user0');
+    const ranked = [...sns].sort((a, b) => { const da = snId(a.ip, a.port) ^ key, db = snId(b.ip, b.port) ^ key; return da < db ? -1 : da > db ? 1 : 0; });
+    const ownEp = w.find('p0', 'login.ok')!.kv.sn;
+    const epOf = (s: { ip: number; port: number }) => `${ipToString(s.ip)}:${s.port}`;
+    const holder = ranked.slice(0, K).find((s) => epOf(s) !== ownEp)!;
+    const outsider = ranked.slice(K).find((s) => epOf(s) !== ownEp)!;
+    const snNode = (s: { ip: number }) => w.node(`sn${Number(ipToString(s.ip).split('.')[3]) - 20}`);
+    // The real record (certificate included) from a holder: DHT_FOUND [0x31][txid u32][n u8][record][age u32]…
+    const peer = new DgramPeer(w.net.addHost('old-sn', '198.51.100.201', { link: w.accessLink }), 40000, 'stale-injector');
+    let rec: Uint8Array | undefined;
+    peer.onMessage = (_i, _p, d) => {
+      if (d[0] !== 0x31 || d[5] < 1) return;
+      const ulen = d[6], certLen = (d[7 + ulen + 26] << 8) | d[7 + ulen + 27];
+      rec = d.slice(6, 6 + 29 + ulen + certLen);
+    };
+    const name = Buffer.from('user0');
+    const find = new Uint8Array(15 + name.length);
+    find[0] = 0x30; find[13] = 1; find[14] = name.length; find.set(name, 15);
+    peer.send(holder.ip, holder.port, find);
+    w.runUntil(() => rec !== undefined, w.sched.nowUs + 2_000_000);
+    assert.ok(rec, 'the holder answered with the record');
+    // Offline notices: [status] = 0, naming a supernode (snIp, snPort). DHT_STORE [0x32][ageS u32][record].
+    const stale = (snIp: number, ageS: number) => {
+      const r = Uint8Array.from(rec!);
+      const o = 1 + r[0];
+      r[o] = 0;
+      new DataView(r.buffer).setUint32(o + 1, snIp >>> 0);
+      const m = new Uint8Array(5 + r.length);
+      m[0] = 0x32; new DataView(m.buffer).setUint32(1, ageS); m.set(r, 5);
+      return m;
+    };
+    // The outsider keeps an offline notice from a supernode the phone left (fresher than the online record:
+    // age 0); one of the k closest gets a fresh offline notice from the phone's own supernode (it accepts that).
+    peer.send(outsider.ip, outsider.port, stale(ranked[K + 1].ip, 0));
+    peer.send(holder.ip, holder.port, stale(Number(ownEp.split(':')[0].split('.').reduce((a, x) => a * 256 + Number(x), 0)), 0));
+    w.runUntil(() => false, w.sched.nowUs + 500_000);
+    assert.match(consoleOut(w, snNode(outsider), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'the outsider holds the old offline notice');
+    assert.match(consoleOut(w, snNode(holder), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'one holder has an offline notice too');
+    // A search at the outsider: its own offline copy does not answer; the lookup finds the login at the k closest.
+    const c = client(w, 'c-out', '198.51.100.160', outsider);
+    const o = runSearch(w, c, 'user0');
+    assert.equal(o.result, 'online');
+    assert.equal(o.sn, ownEp);
+    c.close();
+  } finally { w.close(); }
+});
+
 test('index: unknown names end with a definite answer from the directory; offline users are found until 72 h after their last refresh', () => {
   const { w, sns } = world(72, 2);
   try {
