@@ -137,7 +137,12 @@ test('index: an old offline record at a supernode outside the k closest (or a fr
     // age 0); one of the k closest gets a fresh offline notice from the phone's own supernode (it accepts that).
     peer.send(outsider.ip, outsider.port, stale(ranked[K + 1].ip, 0));
     peer.send(holder.ip, holder.port, stale(Number(ownEp.split(':')[0].split('.').reduce((a, x) => a * 256 + Number(x), 0)), 0));
+    // A late offline notice from a supernode the phone has left is refused by a holder of its newer login.
+    const holder2 = ranked.slice(0, K).find((s) => epOf(s) !== ownEp && s !== holder)!;
+    peer.send(holder2.ip, holder2.port, stale(ranked[K + 1].ip, 0));
     w.runUntil(() => false, w.sched.nowUs + 500_000);
+    assert.match(consoleOut(w, snNode(holder2), 'dht user0'), /user0\/[0-9a-f]{8} online sn=/, 'a late offline notice from another supernode is refused');
+    assert.match(consoleOut(w, snNode(holder2), 'dht'), /staleOffline=1\b/);
     assert.match(consoleOut(w, snNode(outsider), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'the outsider holds the old offline notice');
     assert.match(consoleOut(w, snNode(holder), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'one holder has an offline notice too');
     // A search at the outsider: its own offline copy does not answer; the lookup finds the login at the k closest.
