@@ -24,6 +24,18 @@ export const TSM_QUIET_ENERGY: i64 = 10_737;
 export let tsmLastCorrQ14: i32 = 0;
 
 /**
+ * The period to cut or insert at buf: pMax for a quiet stretch (no pitch to keep), else the best-correlated
+ * period in [pMin, pMax] over `win` samples; 0 when that correlation is under corrMinQ14 (the change is declined).
+ * Sets tsmLastCorrQ14.
+ */
+function tsmPeriod(buf: usize, pMin: i32, pMax: i32, win: i32, corrMinQ14: i32): i32 {
+  if (energy(buf, pMax + win) <= TSM_QUIET_ENERGY * <i64>(pMax + win)) { tsmLastCorrQ14 = 16384; return pMax; }
+  const p = periodForward(buf, pMin, pMax, win);
+  tsmLastCorrQ14 = pitchCorrQ14;
+  return pitchCorrQ14 < corrMinQ14 ? 0 : p;
+}
+
+/**
  * Removes one period in [pMin, pMax] from the `len` samples at buf. Returns the samples removed (0 if
  * the signal is neither periodic nor quiet enough, or too short: needs len ≥ max(2·pMax, pMax + win)).
  */
@@ -31,13 +43,8 @@ export function tsmAccelerate(buf: usize, len: i32, pMin: i32, pMax: i32, win: i
   if (pMax > len - win) pMax = len - win;
   if (pMax > (len >> 1)) pMax = len >> 1;
   if (pMin < 1 || pMax < pMin) return 0;
-  const quiet = energy(buf, pMax + win) <= TSM_QUIET_ENERGY * <i64>(pMax + win);
-  let p = pMax;
-  if (!quiet) {
-    p = periodForward(buf, pMin, pMax, win);
-    tsmLastCorrQ14 = pitchCorrQ14;
-    if (pitchCorrQ14 < corrMinQ14) return 0;
-  } else tsmLastCorrQ14 = 16384;
+  const p = tsmPeriod(buf, pMin, pMax, win, corrMinQ14);
+  if (p == 0) return 0;
   crossfade(buf, buf, buf + (<usize>p << 1), p);
   memory.copy(buf + (<usize>p << 1), buf + (<usize>(2 * p) << 1), <usize>(len - 2 * p) << 1);
   return p;
@@ -52,13 +59,8 @@ export function tsmDecelerate(buf: usize, len: i32, cap: i32, pMin: i32, pMax: i
   if (pMax > (len >> 1)) pMax = len >> 1;
   if (pMax > cap - len) pMax = cap - len;
   if (pMin < 1 || pMax < pMin) return 0;
-  const quiet = energy(buf, pMax + win) <= TSM_QUIET_ENERGY * <i64>(pMax + win);
-  let p = pMax;
-  if (!quiet) {
-    p = periodForward(buf, pMin, pMax, win);
-    tsmLastCorrQ14 = pitchCorrQ14;
-    if (pitchCorrQ14 < corrMinQ14) return 0;
-  } else tsmLastCorrQ14 = 16384;
+  const p = tsmPeriod(buf, pMin, pMax, win, corrMinQ14);
+  if (p == 0) return 0;
   // x[p..len) moves to [2p..len+p); then [p..2p) = x[p..2p) ⤬ x[0..p)
   memory.copy(buf + (<usize>(2 * p) << 1), buf + (<usize>p << 1), <usize>(len - p) << 1);
   crossfade(buf + (<usize>p << 1), buf + (<usize>(2 * p) << 1), buf, p);
