@@ -711,6 +711,7 @@ export function clientTick(now: i64): void {
   if (st == SC_CONNECTING || st == SC_HELLO || st == SC_REGISTERING || st == SC_LOGGING_IN) {
     if (now >= client.deadlineUs) {
       logInfo("login step timed out in state " + st.toString());
+      event("login.retry", "reason=timeout state=" + st.toString());
       const sn = client.sn;
       if (sn !== null) { connClose(sn); client.sn = null; }
       for (let i = 0; i < client.candidates.length; i++) connClose(client.candidates[i]);

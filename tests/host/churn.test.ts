@@ -32,3 +32,18 @@ test('churn: 30 % of the supernodes killed at once, then a login storm of every 
   assert.ok(p.clients.max <= p.limits.clients && p.records.max <= p.limits.records && p.relays.max <= p.limits.relays);
   assert.ok(r.peakRssMb > 0 && r.wallS > 0);
 });
+
+test('login storm against a small login server (1 hashing worker: 20 hashes/s): it sheds load with BUSY instead of queueing past the phones\' timeout; no attempt times out, no hash is wasted, searches after succeed', () => {
+  const r = runScale({ nodes: 200, seed: 6, searches: 100, stormS: 1, loginWorkers: 1 });
+  const s = r.storm!;
+  assert.ok(s.phones >= 150, `${s.phones} phones in the storm`);
+  assert.ok(r.loginServer.shed > 0, 'the server turned requests away');
+  assert.ok((s.loginRetries['login.busy:'] ?? 0) > 0, `storm login trouble ${JSON.stringify(s.loginRetries)}`);
+  const retries = Object.keys(r.loginTrouble).filter((k) => k.startsWith('login.retry') || k.startsWith('login.fail'));
+  assert.deepEqual(retries, [], `no login attempt failed or timed out: ${JSON.stringify(r.loginTrouble)}`);
+  // Every hash ran for a request that got its answer: REGISTER + LOGIN requests = hashes + turned away.
+  assert.equal(r.loginServer.hashes + r.loginServer.shed, r.loginServer.logins + r.loginServer.registers);
+  // The server needs phones / 20 s of hashing; the phones are back about then (a storm window of 1 s).
+  assert.ok(s.relogin99S !== null && s.relogin99S <= s.phones / 20 + 15, `99 % back after ${s.relogin99S} s`);
+  assert.equal(s.searchAfter.successRate, 1, `after the storm: ${s.searchAfter.failures.join('; ')}`);
+});
