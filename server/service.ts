@@ -332,7 +332,8 @@ export class LoginService {
     if (pt.length > 0 && isBuddyOp(pt[0])) {
       const b = parseBuddyRequest(pt);
       if (!b) { c.invalidInput++; return Uint8Array.of(Status.INVALID_INPUT); }
-      const busy = this.shed();
+      // Shed only what would hash: a buddy request right after its login is vouched for without one.
+      const busy = this.buddies.needsHash(b.username, b.password) ? this.shed() : null;
       if (busy) return busy;
       // Same password-guessing limits as LOGIN: a buddy op must not be a way around them.
       const now = this.now();

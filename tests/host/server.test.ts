@@ -979,6 +979,13 @@ describe('load shedding (issue #5: login storms)', () => {
     retryMs = 0;
     assert.equal(h.login('alice', 'password-1').status, Status.OK, 'admitted again once the queue is short');
     assert.equal(h.register('bob', 'password-1').status, Status.OK);
+    // A buddy request vouched for by that login needs no hash: it is served even while the server sheds.
+    retryMs = 9000;
+    const kdf1 = h.store.kdfCount;
+    const b2 = h.call(Op.LOGIN, encodeBuddyRequest(BuddyOp.ADD, 'alice', 'password-1', 'nobody'));
+    assert.equal(b2.raw[0], Status.NOT_FOUND, 'served (no such buddy), not BUSY');
+    assert.equal(h.store.kdfCount, kdf1);
+    assert.equal(h.svc.stats.shed, 13);
   });
 
   test('the real server turns requests away once its event loop has been busy longer than --max-wait-ms (CoDel-style standing-queue test)', () => {
