@@ -137,8 +137,6 @@ export class Client {
   renewDeadlineUs: i64 = NEVER;
   /** The login server answered BUSY: we wait in SC_HELLO on our SN connection and send the request again at deadlineUs. */
   busyWait: bool = false;
-  /** BUSY answers since boot (console / tests). */
-  busyCount: u32 = 0;
 }
 
 /** Whether ip:port is one of the provisioned bootstrap supernodes. */
@@ -163,7 +161,6 @@ export function retryDelayUs(failures: i32): i64 {
 /** Goes offline and schedules the next attempt with backoff. */
 function scheduleRetry(now: i64): void {
   client.failures++;
-  client.busyWait = false;
   client.state = SC_OFF;
   client.deadlineUs = now + retryDelayUs(client.failures);
 }
@@ -422,16 +419,11 @@ function sendLoginRequest(now: i64): void {
  * again at random, so the phones it turned away together come back apart. Not a failure: no backoff step.
  */
 function onServerBusy(now: i64): void {
-  let ms: u32 = 0;
-  if (client.exchange.respLen >= 5) {
-    const p = changetype<usize>(client.exchange.resp);
-    ms = (<u32>load<u8>(p + 1) << 24) | (<u32>load<u8>(p + 2) << 16) | (<u32>load<u8>(p + 3) << 8) | <u32>load<u8>(p + 4);
-  }
+  const ms = client.exchange.respU32(1);
   let d = <i64>ms * 1000;
   if (d < BUSY_RETRY_MIN_US) d = BUSY_RETRY_MIN_US;
   if (d > BUSY_RETRY_MAX_US) d = BUSY_RETRY_MAX_US;
   d += <i64>node.prngOverlay.below(<u32>(d / 2 + 1));
-  client.busyCount++;
   client.busyWait = true;
   client.state = SC_HELLO;
   client.deadlineUs = now + d;
@@ -478,10 +470,7 @@ function onLoginResp(r: ByteReader, now: i64): void {
   if (client.state != SC_LOGGING_IN) { stats.unexpected++; return; }
   client.exchange.wipe();
   if (st != ST_OK) { fail(statusText(st), now); return; }
-  if (client.exchange.respLen >= 5) {
-    const p2 = changetype<usize>(client.exchange.resp);
-    client.userId = (<u32>load<u8>(p2 + 1) << 24) | (<u32>load<u8>(p2 + 2) << 16) | (<u32>load<u8>(p2 + 3) << 8) | <u32>load<u8>(p2 + 4);
-  }
+  if (client.exchange.respLen >= 5) client.userId = client.exchange.respU32(1);
   client.state = SC_ONLINE;
   client.deadlineUs = NEVER;
   client.failures = 0;

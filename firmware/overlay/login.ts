@@ -105,6 +105,13 @@ export class SealedExchange {
     return ok;
   }
 
+  /** The big-endian u32 at `off` of the opened response plaintext, 0 when it is shorter. */
+  respU32(off: i32): u32 {
+    if (off < 0 || off + 4 > this.respLen) return 0;
+    const p = changetype<usize>(this.resp) + <usize>off;
+    return (<u32>load<u8>(p) << 24) | (<u32>load<u8>(p + 1) << 16) | (<u32>load<u8>(p + 2) << 8) | <u32>load<u8>(p + 3);
+  }
+
   /** Opens the response (len bytes at p); returns its status (ST_*), plaintext in resp. */
   open(p: usize, len: i32): u8 {
     this.respLen = 0;
