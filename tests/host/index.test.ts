@@ -51,6 +51,35 @@ function client(w: World, name: string, ip: string, sn: { ip: number; port: numb
   return new SearchClient(h, w.sched, sn.ip, sn.port);
 }
 
+/** The stored presence record of `name` (certificate included), asked of supernode `sn` with DHT_FIND. */
+function fetchRecord(w: World, peer: DgramPeer, sn: { ip: number; port: number }, name: string): Uint8Array {
+  // DHT_FOUND [0x31][txid u32][n u8][record][age u32]…; record = [ulen u8][user][status u8][snIp u32]…[certLen u16 at 26 after the user][cert]
+  let rec: Uint8Array | undefined;
+  peer.onMessage = (_i, _p, d) => {
+    if (d[0] !== 0x31 || d[5] < 1) return;
+    const ulen = d[6], certLen = (d[7 + ulen + 26] << 8) | d[7 + ulen + 27];
+    rec = d.slice(6, 6 + 29 + ulen + certLen);
+  };
+  const user = Buffer.from(name);
+  const find = new Uint8Array(15 + user.length);
+  find[0] = 0x30; find[13] = 1; find[14] = user.length; find.set(user, 15);
+  peer.send(sn.ip, sn.port, find);
+  w.runUntil(() => rec !== undefined, w.sched.nowUs + 2_000_000);
+  assert.ok(rec, 'the holder answered with the record');
+  return rec!;
+}
+
+/** DHT_STORE [0x32][ageS u32][record] of `rec` turned into an offline notice ([status] = 0) naming supernode snIp. */
+function offlineStore(rec: Uint8Array, snIp: number, ageS: number): Uint8Array {
+  const r = Uint8Array.from(rec);
+  const o = 1 + r[0];
+  r[o] = 0;
+  new DataView(r.buffer).setUint32(o + 1, snIp >>> 0);
+  const m = new Uint8Array(5 + r.length);
+  m[0] = 0x32; new DataView(m.buffer).setUint32(1, ageS); m.set(r, 5);
+  return m;
+}
+
 test('index: each presence record is stored at the k supernodes closest to the user key (XOR); searches from any supernode find online users', () => {
   const { w, sns } = world(71, 8);
   try {
@@ -109,30 +138,9 @@ test('index: an old offline record at a supernode outside the k closest (or a fr
     const holder = ranked.slice(0, K).find((s) => epOf(s) !== ownEp)!;
     const outsider = ranked.slice(K).find((s) => epOf(s) !== ownEp)!;
     const snNode = (s: { ip: number }) => w.node(`sn${Number(ipToString(s.ip).split('.')[3]) - 20}`);
-    // The real record (certificate included) from a holder: DHT_FOUND [0x31][txid u32][n u8][record][age u32]…
     const peer = new DgramPeer(w.net.addHost('old-sn', '198.51.100.201', { link: w.accessLink }), 40000, 'stale-injector');
-    let rec: Uint8Array | undefined;
-    peer.onMessage = (_i, _p, d) => {
-      if (d[0] !== 0x31 || d[5] < 1) return;
-      const ulen = d[6], certLen = (d[7 + ulen + 26] << 8) | d[7 + ulen + 27];
-      rec = d.slice(6, 6 + 29 + ulen + certLen);
-    };
-    const name = Buffer.from('user0');
-    const find = new Uint8Array(15 + name.length);
-    find[0] = 0x30; find[13] = 1; find[14] = name.length; find.set(name, 15);
-    peer.send(holder.ip, holder.port, find);
-    w.runUntil(() => rec !== undefined, w.sched.nowUs + 2_000_000);
-    assert.ok(rec, 'the holder answered with the record');
-    // Offline notices: [status] = 0, naming a supernode (snIp, snPort). DHT_STORE [0x32][ageS u32][record].
-    const stale = (snIp: number, ageS: number) => {
-      const r = Uint8Array.from(rec!);
-      const o = 1 + r[0];
-      r[o] = 0;
-      new DataView(r.buffer).setUint32(o + 1, snIp >>> 0);
-      const m = new Uint8Array(5 + r.length);
-      m[0] = 0x32; new DataView(m.buffer).setUint32(1, ageS); m.set(r, 5);
-      return m;
-    };
+    const rec = fetchRecord(w, peer, holder, 'user0');
+    const stale = (snIp: number, ageS: number) => offlineStore(rec, snIp, ageS);
     // The outsider keeps an offline notice from a supernode the phone left (fresher than the online record:
     // age 0); one of the k closest gets a fresh offline notice from the phone's own supernode (it accepts that).
     peer.send(outsider.ip, outsider.port, stale(ranked[K + 1].ip, 0));
@@ -147,6 +155,37 @@ test('index: an old offline record at a supernode outside the k closest (or a fr
     assert.match(consoleOut(w, snNode(holder), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'one holder has an offline notice too');
     // A search at the outsider: its own offline copy does not answer; the lookup finds the login at the k closest.
     const c = client(w, 'c-out', '198.51.100.160', outsider);
+    const o = runSearch(w, c, 'user0');
+    assert.equal(o.result, 'online');
+    assert.equal(o.sn, ownEp);
+    c.close();
+  } finally { w.close(); }
+});
+
+test('index: offline answers from two of the closest holders do not end a search while the other holders know the login (OFFLINE_QUORUM = 3 offline answers)', () => {
+  const { w, sns } = world(74, 1);
+  try {
+    assert.ok(w.runUntil(() => !!w.find('p0', 'login.ok'), 20_000_000), 'logged in');
+    w.runUntil(() => false, w.sched.nowUs + 3_000_000);
+    const key = nameId('user0');
+    const ranked = [...sns].sort((a, b) => { const da = snId(a.ip, a.port) ^ key, db = snId(b.ip, b.port) ^ key; return da < db ? -1 : da > db ? 1 : 0; });
+    const ownEp = w.find('p0', 'login.ok')!.kv.sn;
+    const ownIp = Number(ownEp.split(':')[0].split('.').reduce((a, x) => a * 256 + Number(x), 0));
+    const epOf = (s: { ip: number; port: number }) => `${ipToString(s.ip)}:${s.port}`;
+    const snNode = (s: { ip: number }) => w.node(`sn${Number(ipToString(s.ip).split('.')[3]) - 20}`);
+    const holders = ranked.slice(0, K).filter((s) => epOf(s) !== ownEp);
+    const peer = new DgramPeer(w.net.addHost('old-sn', '198.51.100.201', { link: w.accessLink }), 40000, 'injector');
+    const rec = fetchRecord(w, peer, holders[0], 'user0');
+    // The two closest holders (the first a lookup asks) take an offline notice from the phone's own supernode,
+    // as after a lost refresh; the other holders keep the online record.
+    for (const h of holders.slice(0, 2)) peer.send(h.ip, h.port, offlineStore(rec, ownIp, 0));
+    w.runUntil(() => false, w.sched.nowUs + 500_000);
+    for (const h of holders.slice(0, 2)) assert.match(consoleOut(w, snNode(h), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/);
+    assert.match(consoleOut(w, snNode(holders[2]), 'dht user0'), /user0\/[0-9a-f]{8} online sn=/);
+    // Searched from a supernode that holds nothing: two offline answers come first; the third holder's online
+    // record wins (an offline-first answer would have ended the search as "offline").
+    const searcher = ranked.slice(K).find((s) => epOf(s) !== ownEp)!;
+    const c = client(w, 'c-q', '198.51.100.161', searcher);
     const o = runSearch(w, c, 'user0');
     assert.equal(o.result, 'online');
     assert.equal(o.sn, ownEp);
