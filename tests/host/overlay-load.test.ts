@@ -254,3 +254,31 @@ test('login storm: an overloaded login server answers BUSY with a retry-after in
     assert.ok(worst <= 1_000_000, `slowest answer ${worst / 1000} ms`);
   } finally { w.close(); }
 });
+
+test('login server outage: an attempt whose answer never comes times out after 30 s (login.retry reason=timeout), the next one backs off, and the phone logs in once the server is reachable again', () => {
+  const { w } = world(58, 2, 0);
+  try {
+    w.runUntil(() => false, 2_000_000);
+    const login = w.net.host('login')!;
+    login.link.loss = 1; // every packet to or from the login server is lost
+    const nat = w.net.addNat('nat0', '203.0.113.10', { ...natPresets['port-restricted-cone'] });
+    const p = w.addNode('p0', '192.168.10.10', { user: 'user0', password: 'password-1', register: true }, { behind: nat, bootAtUs: 2_500_000 });
+    w.runUntil(() => w.events.filter((e) => e.name === 'login.retry').length >= 3, 200_000_000);
+    login.link.loss = 0;
+    assert.ok(w.runUntil(() => !!lastLogin(w, p.name), w.sched.nowUs + 60_000_000), 'logged in after the outage');
+    const mine = (name: string) => w.events.filter((e) => e.node === p.name && e.name === name);
+    const timeouts = mine('login.retry');
+    assert.ok(timeouts.length >= 3);
+    const sent = mine('register.sent');
+    const attempts = mine('login.attempt');
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(timeouts[i].kv, { reason: 'timeout', state: '4' }, 'timed out waiting for the REGISTER answer (SC_REGISTERING)');
+      assert.equal(timeouts[i].timeUs - sent[i].timeUs, 30_000_000, 'after the 30 s login timeout');
+    }
+    // Exponential backoff with jitter (client.ts retryDelayUs: uniform in [cap/2, cap], cap doubling per failure,
+    // so each wait is at least the one before).
+    const gaps = [0, 1, 2].map((i) => attempts[i + 1].timeUs - timeouts[i].timeUs);
+    assert.ok(gaps[0] > 0 && gaps[1] >= gaps[0] && gaps[2] >= gaps[1], `backoff ${gaps.map((g) => g / 1000).join(', ')} ms`);
+    assert.equal(w.events.filter((e) => e.node === p.name && e.name === 'login.fail').length, 0, 'an outage is not a refusal');
+  } finally { w.close(); }
+});
