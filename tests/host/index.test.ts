@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { World } from '../../host-sim/world.js';
 import { natPresets } from '../../host-sim/net/network.js';
-import { ipToString } from '../../host-sim/net/ip.js';
+import { ipToString, ipFromString } from '../../host-sim/net/ip.js';
 import { SearchClient, probeHolder, type SearchOutcome } from '../../host-sim/scale-client.js';
 import { DgramPeer } from '../../host-sim/dgram-peer.js';
 import { consoleOut } from '../../host-sim/scenarios/offline-im.js';
@@ -20,6 +20,15 @@ function snId(ip: number, port: number): bigint {
   const b = Buffer.alloc(6); b.writeUInt32BE(ip >>> 0, 0); b.writeUInt16BE(port, 4); return id64(b);
 }
 function nameId(n: string): bigint { return id64(Buffer.from(n, 'utf8')); }
+type Sn = { ip: number; port: number };
+/** The supernodes by XOR distance of their IDs to the user key of `name`, closest first (the k first hold its record). */
+function closestTo(sns: Sn[], name: string): Sn[] {
+  const key = nameId(name);
+  return [...sns].sort((a, b) => { const da = snId(a.ip, a.port) ^ key, db = snId(b.ip, b.port) ^ key; return da < db ? -1 : da > db ? 1 : 0; });
+}
+const epOf = (s: Sn) => `${ipToString(s.ip)}:${s.port}`;
+/** The firmware node of supernode `s` (sn1 is 198.51.100.21, …). */
+const snNode = (w: World, s: { ip: number }) => w.node(`sn${Number(ipToString(s.ip).split('.')[3]) - 20}`);
 
 function world(seed: number, users: number): { w: World; sns: { ip: number; port: number }[] } {
   const w = new World({ seed });
@@ -103,8 +112,7 @@ test('index: each presence record is stored at the k supernodes closest to the u
     const probe = w.net.addHost('prober', '198.51.100.200', { link: w.accessLink });
     for (let u = 0; u < 4; u++) {
       const name = `user${u}`;
-      const key = nameId(name);
-      const ranked = [...sns].sort((a, b) => { const da = snId(a.ip, a.port) ^ key, db = snId(b.ip, b.port) ^ key; return da < db ? -1 : da > db ? 1 : 0; });
+      const ranked = closestTo(sns, name);
       const held = new Map<string, boolean | null>();
       sns.forEach((s, i) => probeHolder(probe, w.sched, s.ip, s.port, name, 40000 + u * 100 + i, (h) => held.set(`${ipToString(s.ip)}`, h)));
       w.runUntil(() => held.size === sns.length, w.sched.nowUs + 3_000_000);
@@ -115,11 +123,10 @@ test('index: each presence record is stored at the k supernodes closest to the u
         if (ip !== own) assert.equal(held.get(ip), false, `${name}: ${ip} is not among the k closest and holds nothing`);
       }
       // The supernode console shows the same (`dht NAME`): the record, its state and supernode, on a holder only.
-      const snNode = (s: { ip: number }) => w.node(`sn${Number(ipToString(s.ip).split('.')[3]) - 20}`);
       const ownFull = w.find(`p${u}`, 'login.ok')!.kv.sn;
-      assert.match(consoleOut(w, snNode(ranked[0]), `dht ${name}`), new RegExp(`${name}/[0-9a-f]{8} online sn=${ownFull.replace(/\./g, '\\.')} ageS=\\d+`));
+      assert.match(consoleOut(w, snNode(w, ranked[0]), `dht ${name}`), new RegExp(`${name}/[0-9a-f]{8} online sn=${ownFull.replace(/\./g, '\\.')} ageS=\\d+`));
       const outsider = ranked.slice(K).find((s) => ipToString(s.ip) !== own)!;
-      assert.match(consoleOut(w, snNode(outsider), `dht ${name}`), new RegExp(`dht ${name}: no record`));
+      assert.match(consoleOut(w, snNode(w, outsider), `dht ${name}`), new RegExp(`dht ${name}: no record`));
     }
     assert.match(consoleOut(w, w.node('sn1'), 'dht'), /dht records=\d+ users=\d+ stored=\d+ expired=0 refused=0 staleOffline=0/);
     assert.match(consoleOut(w, w.node('p0'), 'dht'), /error: not a supernode/);
@@ -131,28 +138,25 @@ test('index: an old offline record at a supernode outside the k closest (or a fr
   try {
     assert.ok(w.runUntil(() => !!w.find('p0', 'login.ok'), 20_000_000), 'logged in');
     w.runUntil(() => false, w.sched.nowUs + 3_000_000);
-    const key = nameId('user0');
-    const ranked = [...sns].sort((a, b) => { const da = snId(a.ip, a.port) ^ key, db = snId(b.ip, b.port) ^ key; return da < db ? -1 : da > db ? 1 : 0; });
+    const ranked = closestTo(sns, 'user0');
     const ownEp = w.find('p0', 'login.ok')!.kv.sn;
-    const epOf = (s: { ip: number; port: number }) => `${ipToString(s.ip)}:${s.port}`;
     const holder = ranked.slice(0, K).find((s) => epOf(s) !== ownEp)!;
     const outsider = ranked.slice(K).find((s) => epOf(s) !== ownEp)!;
-    const snNode = (s: { ip: number }) => w.node(`sn${Number(ipToString(s.ip).split('.')[3]) - 20}`);
     const peer = new DgramPeer(w.net.addHost('old-sn', '198.51.100.201', { link: w.accessLink }), 40000, 'stale-injector');
     const rec = fetchRecord(w, peer, holder, 'user0');
     const stale = (snIp: number, ageS: number) => offlineStore(rec, snIp, ageS);
     // The outsider keeps an offline notice from a supernode the phone left (fresher than the online record:
     // age 0); one of the k closest gets a fresh offline notice from the phone's own supernode (it accepts that).
     peer.send(outsider.ip, outsider.port, stale(ranked[K + 1].ip, 0));
-    peer.send(holder.ip, holder.port, stale(Number(ownEp.split(':')[0].split('.').reduce((a, x) => a * 256 + Number(x), 0)), 0));
+    peer.send(holder.ip, holder.port, stale(ipFromString(ownEp.split(':')[0]), 0));
     // A late offline notice from a supernode the phone has left is refused by a holder of its newer login.
     const holder2 = ranked.slice(0, K).find((s) => epOf(s) !== ownEp && s !== holder)!;
     peer.send(holder2.ip, holder2.port, stale(ranked[K + 1].ip, 0));
     w.runUntil(() => false, w.sched.nowUs + 500_000);
-    assert.match(consoleOut(w, snNode(holder2), 'dht user0'), /user0\/[0-9a-f]{8} online sn=/, 'a late offline notice from another supernode is refused');
-    assert.match(consoleOut(w, snNode(holder2), 'dht'), /staleOffline=1\b/);
-    assert.match(consoleOut(w, snNode(outsider), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'the outsider holds the old offline notice');
-    assert.match(consoleOut(w, snNode(holder), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'one holder has an offline notice too');
+    assert.match(consoleOut(w, snNode(w, holder2), 'dht user0'), /user0\/[0-9a-f]{8} online sn=/, 'a late offline notice from another supernode is refused');
+    assert.match(consoleOut(w, snNode(w, holder2), 'dht'), /staleOffline=1\b/);
+    assert.match(consoleOut(w, snNode(w, outsider), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'the outsider holds the old offline notice');
+    assert.match(consoleOut(w, snNode(w, holder), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/, 'one holder has an offline notice too');
     // A search at the outsider: its own offline copy does not answer; the lookup finds the login at the k closest.
     const c = client(w, 'c-out', '198.51.100.160', outsider);
     const o = runSearch(w, c, 'user0');
@@ -167,12 +171,9 @@ test('index: offline answers from two of the closest holders do not end a search
   try {
     assert.ok(w.runUntil(() => !!w.find('p0', 'login.ok'), 20_000_000), 'logged in');
     w.runUntil(() => false, w.sched.nowUs + 3_000_000);
-    const key = nameId('user0');
-    const ranked = [...sns].sort((a, b) => { const da = snId(a.ip, a.port) ^ key, db = snId(b.ip, b.port) ^ key; return da < db ? -1 : da > db ? 1 : 0; });
+    const ranked = closestTo(sns, 'user0');
     const ownEp = w.find('p0', 'login.ok')!.kv.sn;
-    const ownIp = Number(ownEp.split(':')[0].split('.').reduce((a, x) => a * 256 + Number(x), 0));
-    const epOf = (s: { ip: number; port: number }) => `${ipToString(s.ip)}:${s.port}`;
-    const snNode = (s: { ip: number }) => w.node(`sn${Number(ipToString(s.ip).split('.')[3]) - 20}`);
+    const ownIp = ipFromString(ownEp.split(':')[0]);
     const holders = ranked.slice(0, K).filter((s) => epOf(s) !== ownEp);
     const peer = new DgramPeer(w.net.addHost('old-sn', '198.51.100.201', { link: w.accessLink }), 40000, 'injector');
     const rec = fetchRecord(w, peer, holders[0], 'user0');
@@ -180,8 +181,8 @@ test('index: offline answers from two of the closest holders do not end a search
     // as after a lost refresh; the other holders keep the online record.
     for (const h of holders.slice(0, 2)) peer.send(h.ip, h.port, offlineStore(rec, ownIp, 0));
     w.runUntil(() => false, w.sched.nowUs + 500_000);
-    for (const h of holders.slice(0, 2)) assert.match(consoleOut(w, snNode(h), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/);
-    assert.match(consoleOut(w, snNode(holders[2]), 'dht user0'), /user0\/[0-9a-f]{8} online sn=/);
+    for (const h of holders.slice(0, 2)) assert.match(consoleOut(w, snNode(w, h), 'dht user0'), /user0\/[0-9a-f]{8} offline sn=/);
+    assert.match(consoleOut(w, snNode(w, holders[2]), 'dht user0'), /user0\/[0-9a-f]{8} online sn=/);
     // Searched from a supernode that holds nothing: two offline answers come first; the third holder's online
     // record wins (an offline-first answer would have ended the search as "offline").
     const searcher = ranked.slice(K).find((s) => epOf(s) !== ownEp)!;
